@@ -112,7 +112,8 @@ class BM25Index:
             retriever = bm25s.BM25.load(str(folder), show_progress=False)
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
             raise IndexCorruptError(
-                f"the BM25 files in {folder} cannot be read ({exc}); rebuild with: rag index --rebuild"
+                f"the BM25 files in {folder} cannot be read ({exc}); "
+                "rebuild with: rag index --rebuild"
             ) from exc
         return cls(retriever)
 

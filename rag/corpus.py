@@ -91,28 +91,30 @@ def decode_bytes(raw: bytes, name: str = "input") -> tuple[str, str]:
 
     CP949 is a superset of EUC-KR, the legacy encodings Korean documents often use.
     """
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            pass
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = raw.decode("cp949")
-    except UnicodeDecodeError:
-        raise CorpusError(
-            f"{name} is neither UTF-8 nor CP949/EUC-KR text; convert it to UTF-8 "
-            "(e.g. iconv -f <encoding> -t UTF-8)"
-        ) from None
+    text, encoding = _decode(raw, name)
     if "\x00" in text:
         raise CorpusError(f"{name} looks like a binary file, not text; remove it from the corpus")
-    log.info("decoded %s as CP949/EUC-KR", name)
-    return text, "cp949"
+    if encoding == "cp949":
+        log.info("decoded %s as CP949/EUC-KR", name)
+    return text, encoding
+
+
+def _decode(raw: bytes, name: str) -> tuple[str, str]:
+    attempts: list[tuple[str, bytes, str]] = []
+    if raw.startswith(codecs.BOM_UTF8):
+        attempts.append(("utf-8", raw[len(codecs.BOM_UTF8):], "utf-8-sig"))
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        attempts.append(("utf-16", raw, "utf-16"))
+    attempts += [("utf-8", raw, "utf-8"), ("cp949", raw, "cp949")]
+    for codec, data, label in attempts:
+        try:
+            return data.decode(codec), label
+        except UnicodeDecodeError:
+            continue
+    raise CorpusError(
+        f"{name} is neither UTF-8 nor CP949/EUC-KR text; convert it to UTF-8 "
+        "(e.g. iconv -f <encoding> -t UTF-8)"
+    )
 
 
 def clean_text(text: str) -> str:

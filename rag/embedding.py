@@ -69,6 +69,13 @@ class SentenceTransformerEmbedder:
                 "sentence-transformers is not installed; run: pip install -e ."
             ) from exc
         try:
+            from transformers.utils import logging as hf_logging
+
+            # The per-load "Loading weights" bar would clutter stderr on every query.
+            hf_logging.disable_progress_bar()
+        except ImportError:
+            pass
+        try:
             self._model = SentenceTransformer(source, device="cpu")
         except Exception as exc:  # the library raises OSError, ValueError, HF errors...
             raise ModelUnavailableError(
@@ -76,7 +83,9 @@ class SentenceTransformerEmbedder:
                 "use a local folder, or set HF_HUB_OFFLINE=0 where a model hub is reachable"
             ) from exc
         self.name = name
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = (getattr(self._model, "get_embedding_dimension", None)
+                     or self._model.get_sentence_embedding_dimension)
+        self.dim = int(dimension() or 0)
         self._batch_size = batch_size
         prompts = getattr(self._model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None

@@ -54,6 +54,10 @@ def load_qa(path: Path) -> list[QAItem]:
         missing = QA_KEYS - set(row) if isinstance(row, dict) else QA_KEYS
         if missing:
             raise RagError(f"{path}:{number} lacks the field(s) {', '.join(sorted(missing))}")
+        if not (isinstance(row["question"], str) and isinstance(row["answers"], list)
+                and all(isinstance(row[k], str | None) for k in ("doc", "evidence"))):
+            raise RagError(f"{path}:{number}: question must be a string, answers a list, "
+                           "doc and evidence strings or null")
         items.append(QAItem(row["id"], row["lang"], row["question"], row["doc"],
                             row["evidence"], tuple(row["answers"]), row["type"]))
     if not items:

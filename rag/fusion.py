@@ -29,7 +29,8 @@ def fuse(rankings: Sequence[Ranking], method: str = "rrf", rrf_k: int = 60
     best_rank: dict[int, int] = {}
     for ranking in rankings:
         if method == "rrf":
-            contributions = [ranking.weight / (rrf_k + rank) for rank in range(1, len(ranking.rows) + 1)]
+            contributions = [ranking.weight / (rrf_k + rank)
+                             for rank in range(1, len(ranking.rows) + 1)]
         elif method == "weighted":
             contributions = [ranking.weight * s for s in _min_max(ranking.scores)]
         else:

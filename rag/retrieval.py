@@ -105,7 +105,7 @@ class Retriever:
         if mode not in MODES:
             raise QueryError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         query = validate_query(query, self.config.max_query_chars)
-        k = k or self.config.top_k
+        k = self.config.top_k if k is None else k
         if k < 1:
             raise QueryError(f"k must be at least 1, not {k}")
         index = self.index
@@ -131,7 +131,11 @@ class Retriever:
             variants[0]["retrievers"].append("bm25")
             variants[0]["bm25_terms"] = terms
         t0 = time.perf_counter()
-        fused = fuse(rankings, self.config.fusion, self.config.rrf_k)[:k]
+        if len(rankings) == 1:
+            # One retriever alone keeps its own scores (cosine or BM25), not fused ones.
+            fused = list(zip(rankings[0].rows, rankings[0].scores))[:k]
+        else:
+            fused = fuse(rankings, self.config.fusion, self.config.rrf_k)[:k]
         timings["fusion"] = _ms(t0)
         hits = tuple(_hit(index, rank, row, score) for rank, (row, score) in enumerate(fused, 1))
         return SearchResult(query, mode, hits, tuple(variants), timings)

@@ -163,11 +163,15 @@ def load_index(index_dir: Path, expected: dict[str, Any], ef_search: int = 128) 
         tokens = [list(row) for row in _read_jsonl(index_dir / "bm25_tokens.jsonl")]
         embeddings = np.load(index_dir / "embeddings.npy", allow_pickle=False)
     except (OSError, ValueError, TypeError) as exc:
-        raise IndexCorruptError(f"the index at {index_dir} cannot be read ({exc}); {_REBUILD}") from exc
+        raise IndexCorruptError(
+            f"the index at {index_dir} cannot be read ({exc}); {_REBUILD}"
+        ) from exc
     dense = DenseIndex.load(index_dir, ef_search)
     bm25 = BM25Index.load(index_dir)
-    sizes = {len(chunks), len(tokens), len(embeddings), dense.size, bm25.size,
-             manifest["counts"]["chunks"]}
+    counts = manifest.get("counts")
+    if not isinstance(counts, dict) or not isinstance(counts.get("chunks"), int):
+        raise IndexCorruptError(f"the manifest at {index_dir} has no chunk count; {_REBUILD}")
+    sizes = {len(chunks), len(tokens), len(embeddings), dense.size, bm25.size, counts["chunks"]}
     if len(sizes) != 1:
         raise IndexCorruptError(
             f"the index files at {index_dir} disagree on the number of chunks ({sorted(sizes)}); "
@@ -205,7 +209,12 @@ def _swap_into_place(tmp: Path, index_dir: Path) -> None:
     if index_dir.exists():
         old = index_dir.with_name(f".{index_dir.name}.old-{os.getpid()}-{time.time_ns()}")
         os.replace(index_dir, old)
-    os.replace(tmp, index_dir)
+    try:
+        os.replace(tmp, index_dir)
+    except OSError:
+        if old is not None:
+            os.replace(old, index_dir)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

@@ -1,0 +1,83 @@
+"""Grid over chunk size, overlap, embedding context and fusion; prints one row per setting.
+
+Reproduces docs/tuning.md:  .venv/bin/python bench/tune_retrieval.py > docs/tuning-raw.jsonl
+Each chunking setting builds a temporary index with the real model (a few seconds each).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from rag.config import Config
+from rag.embedding import load_embedder
+from rag.evaluation import evaluate_retrieval, load_qa
+from rag.indexing import build_index
+from rag.retrieval import Retriever
+
+# (chunk_tokens, overlap, embed_context): sizes at the default overlap and context,
+# then overlap and context each switched off at the default size.
+CHUNKINGS = ((120, 30, True), (160, 40, True), (200, 40, True), (250, 40, True),
+             (300, 40, True), (200, 0, True), (200, 40, False))
+FUSIONS = (("rrf", 60, 1.0, 1.0), ("rrf", 20, 1.0, 1.0), ("rrf", 60, 1.0, 1.5),
+           ("weighted", 60, 1.0, 1.0), ("weighted", 60, 1.0, 0.5))
+
+
+class MemoEmbedder:
+    """Queries repeat across settings; embed each once."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.memo: dict[str, object] = {}
+
+    def embed_queries(self, texts):
+        import numpy as np
+
+        missing = [t for t in texts if t not in self.memo]
+        if missing:
+            for t, v in zip(missing, self.inner.embed_queries(missing)):
+                self.memo[t] = v
+        return np.stack([self.memo[t] for t in texts])
+
+    def embed_passages(self, texts, progress=False):
+        return self.inner.embed_passages(texts, progress)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    items = load_qa(Path("eval/qa.jsonl"))
+    base = Config.from_env()
+    embedder = MemoEmbedder(load_embedder(base))
+    for tokens, overlap, context in CHUNKINGS:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = base.replace(index_dir=Path(tmp) / "index", chunk_tokens=tokens,
+                                  chunk_overlap_tokens=overlap, embed_context=context)
+            build_index(config, embedder=embedder)
+            for fusion, rrf_k, dense_w, bm25_w in FUSIONS:
+                tuned = config.replace(fusion=fusion, rrf_k=rrf_k, dense_weight=dense_w,
+                                       bm25_weight=bm25_w)
+                retriever = Retriever(tuned, embedder=embedder)
+                texts = [c.text for c in retriever.index.chunks]
+                for mode in ("dense", "bm25", "hybrid"):
+                    if mode != "hybrid" and (fusion, rrf_k, bm25_w) != FUSIONS[0][:2] + (1.0,):
+                        continue
+                    run = evaluate_retrieval(items, texts, lambda q, m=mode: [
+                        h.text for h in retriever.search(q, k=10, mode=m).hits], mode)
+                    row = {"chunk_tokens": tokens, "overlap": overlap, "context": context,
+                           "fusion": fusion, "rrf_k": rrf_k, "dense_w": dense_w,
+                           "bm25_w": bm25_w, "mode": mode, "chunks": len(texts),
+                           **{lang: {k: v for k, v in m.items() if k != "n"}
+                              for lang, m in run["by_lang"].items()}}
+                    print(json.dumps(row), flush=True)
+                    print(f"{tokens} {overlap} {context} {fusion} {rrf_k} {bm25_w} {mode}: "
+                          f"ko MRR {run['by_lang']['ko']['mrr@10']:.3f} "
+                          f"R@1 {run['by_lang']['ko']['recall@1']:.3f} "
+                          f"R@5 {run['by_lang']['ko']['recall@5']:.3f} | en MRR "
+                          f"{run['by_lang']['en']['mrr@10']:.3f}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,389 @@
+"""The `rag` command: exit codes, one-line errors, human and JSON output, batches."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+from rag.embedding import HashEmbedder
+from rag.indexing import build_index
+
+RAG = Path(sys.executable).parent / "rag"
+HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", "end", "text"}
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """The hashing model, and a working folder where the default corpus/ and index/ live."""
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def indexed(env, corpus_dir, capsys):
+    """corpus/ indexed into index/ through the CLI (default chunk settings)."""
+    assert main(["index", "--no-progress"]) == 0
+    capsys.readouterr()
+    return env
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err, *fragments):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("rag: error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# --- index ----------------------------------------------------------------------------
+
+
+def test_index_reports_what_it_did(env, corpus_dir, capsys):
+    code, out, err = run(capsys, "index", "--corpus", str(corpus_dir), "--index", "ix",
+                         "--no-progress")
+    assert code == 0
+    assert out.startswith("indexed ix: 2 added; ")
+    assert "embedded" in out
+    assert err == ""
+    code, out, _ = run(capsys, "index", "--corpus", str(corpus_dir), "--index", "ix")
+    assert code == 0
+    assert out.startswith("index ix is up to date: 2 documents, ")
+
+
+def test_index_reports_changes(indexed, capsys):
+    (indexed / "corpus" / "beta.txt").unlink()
+    (indexed / "corpus" / "gamma.txt").write_text("감마 보고서 본문이다.\n", encoding="utf-8")
+    code, out, _ = run(capsys, "index", "--no-progress")
+    assert code == 0
+    assert "1 added, 1 removed, 1 unchanged" in out
+
+
+def test_index_missing_corpus(env, capsys):
+    code, out, err = run(capsys, "index", "--corpus", "nowhere", "--no-progress")
+    assert code == 1
+    assert out == ""
+    assert_one_line_error(err, "nowhere", "does not exist")
+
+
+def test_index_empty_corpus(env, capsys):
+    (env / "corpus").mkdir()
+    code, _, err = run(capsys, "index", "--no-progress")
+    assert code == 1
+    assert_one_line_error(err, "holds no .txt or .md reports")
+
+
+def test_index_cp949_file(env, capsys):
+    corpus = env / "corpus"
+    corpus.mkdir()
+    text = "중국 인공지능 정책 보고서\n\n1 개요\n화웨이는 어센드 910C 칩을 만든다.\n"
+    (corpus / "legacy.txt").write_bytes(text.encode("cp949"))
+    assert run(capsys, "index", "--no-progress")[0] == 0
+    code, out, _ = run(capsys, "search", "어센드 910C", "--json", "-k", "1")
+    assert code == 0
+    hit = json.loads(out)["hits"][0]
+    assert hit["doc_id"] == "legacy"
+    assert hit["title"] == "중국 인공지능 정책 보고서"
+    assert "어센드 910C" in hit["text"]
+    manifest = json.loads((env / "index" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["documents"]["legacy"]["encoding"] == "cp949"
+
+
+def test_index_refuses_a_folder_that_is_not_an_index(env, corpus_dir, capsys):
+    (env / "index").mkdir()
+    (env / "index" / "notes.txt").write_text("keep", encoding="utf-8")
+    code, _, err = run(capsys, "index", "--no-progress")
+    assert code == 1
+    assert_one_line_error(err, "not an index")
+
+
+def test_unknown_rag_variable(env, corpus_dir, monkeypatch, capsys):
+    monkeypatch.setenv("RAG_CHUNK_TOKEN", "100")
+    code, _, err = run(capsys, "index", "--no-progress")
+    assert code == 1
+    assert_one_line_error(err, "RAG_CHUNK_TOKEN")
+
+
+def test_model_flag_overrides_environment(env, corpus_dir, monkeypatch, capsys):
+    monkeypatch.delenv("RAG_MODEL")
+    assert run(capsys, "index", "--model", "hash", "--no-progress")[0] == 0
+    manifest = json.loads((env / "index" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model"] == "hash"
+
+
+# --- search ---------------------------------------------------------------------------
+
+
+def test_search_human_output(indexed, capsys):
+    code, out, err = run(capsys, "search", "물 가격 상승")
+    assert code == 0
+    assert err == ""
+    lines = out.splitlines()
+    ranked = [line for line in lines if line.startswith("[")]
+    assert [line.split("]")[0] for line in ranked] == ["[1", "[2", "[3", "[4", "[5"]
+    assert ranked[0].startswith(
+        "[1] 글로벌 AI 패권 경쟁 : 중국 동향과 시사점 › 2 반도체 동향 › □ (물가)")
+    assert "(score " in ranked[0]
+    assert " beta " in ranked[0]
+    assert lines[1].startswith("    □ (물가) 물 가격 3% 상승")
+
+
+def test_search_json(indexed, capsys):
+    code, out, _ = run(capsys, "search", "어센드 910C", "--json", "-k", "2")
+    assert code == 0
+    data = json.loads(out)
+    assert data["query"] == "어센드 910C"
+    assert data["mode"] == "hybrid"
+    assert [h["rank"] for h in data["hits"]] == [1, 2]
+    assert all(set(h) == HIT_KEYS for h in data["hits"])
+    assert "어센드 910C" in data["hits"][0]["text"]
+
+
+def test_search_mode_and_doc_filter(indexed, capsys):
+    code, out, _ = run(capsys, "search", "중국 AI", "--json", "--mode", "bm25",
+                       "--doc", "alpha", "-k", "10")
+    assert code == 0
+    data = json.loads(out)
+    assert data["mode"] == "bm25"
+    assert data["hits"]
+    assert {h["doc_id"] for h in data["hits"]} == {"alpha"}
+
+
+def test_search_no_match_in_bm25_mode(indexed, capsys):
+    code, out, _ = run(capsys, "search", "zzqqxx", "--mode", "bm25")
+    assert code == 0
+    assert out.strip() == "no passage matched"
+
+
+def test_search_unknown_doc(indexed, capsys):
+    code, out, err = run(capsys, "search", "중국", "--doc", "nope")
+    assert code == 1
+    assert out == ""
+    assert_one_line_error(err, "nope", "known: alpha, beta")
+
+
+@pytest.mark.parametrize("question", ["", "   "])
+def test_search_empty_question(env, capsys, question):
+    code, out, err = run(capsys, "search", question)
+    assert code == 1
+    assert out == ""
+    assert_one_line_error(err, "empty")
+
+
+def test_search_too_long_question(indexed, capsys):
+    code, out, err = run(capsys, "search", "가" * 10_001)
+    assert code == 1
+    assert out == ""
+    assert_one_line_error(err, "10,001", "10,000")
+
+
+def test_search_without_question(env, capsys):
+    code, _, err = run(capsys, "search")
+    assert code == 1
+    assert_one_line_error(err, "no question given")
+
+
+def test_search_question_and_batch_together(env, capsys):
+    code, _, err = run(capsys, "search", "중국", "--batch", "q.jsonl")
+    assert code == 1
+    assert_one_line_error(err, "either a question or --batch")
+
+
+def test_search_missing_index(env, capsys):
+    code, out, err = run(capsys, "search", "중국")
+    assert code == 1
+    assert out == ""
+    assert_one_line_error(err, "no index at", "rag index")
+
+
+def test_search_corrupted_index(indexed, capsys):
+    path = indexed / "index" / "chunks.jsonl"
+    path.write_bytes(path.read_bytes()[:-30])
+    code, out, err = run(capsys, "search", "중국")
+    assert code == 1
+    assert out == ""
+    assert_one_line_error(err, "chunks.jsonl", "rag index --rebuild")
+
+
+def test_search_index_built_with_other_settings(indexed, monkeypatch, capsys):
+    monkeypatch.setenv("RAG_CHUNK_TOKENS", "100")
+    code, _, err = run(capsys, "search", "중국")
+    assert code == 1
+    assert_one_line_error(err, "chunk_tokens", "rag index --rebuild")
+
+
+def write_batch(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+def test_batch_writes_one_json_line_per_question(indexed, capsys):
+    batch = write_batch(indexed / "q.jsonl", [
+        {"id": "q1", "question": "어센드 910C"},
+        {"id": 2, "question": "물 가격"},
+    ])
+    code, out, err = run(capsys, "search", "--batch", str(batch), "-k", "3")
+    assert code == 0
+    assert err == ""
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["q1", 2]
+    assert [r["query"] for r in rows] == ["어센드 910C", "물 가격"]
+    for r in rows:
+        assert {"id", "query", "hits"} <= set(r)
+        assert len(r["hits"]) == 3
+        assert all(set(h) == HIT_KEYS for h in r["hits"])
+
+
+def test_batch_continues_past_a_bad_question(indexed, capsys):
+    batch = write_batch(indexed / "q.jsonl", [
+        {"id": "ok1", "question": "어센드 910C"},
+        {"id": "bad", "question": "   "},
+        {"id": "ok2", "question": "물 가격"},
+    ])
+    code, out, err = run(capsys, "search", "--batch", str(batch))
+    assert code == 1
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["ok1", "bad", "ok2"]
+    assert "hits" in rows[0] and "hits" in rows[2]
+    assert "empty" in rows[1]["error"]
+    assert "hits" not in rows[1]
+    assert_one_line_error(err, "1 question(s)", "failed")
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    (['{"id": 1, "question": "물"}', "{oops"], "q.jsonl:2 is not valid JSON"),
+    (['{"question": "물"}'], 'needs an object with "id" and "question"'),
+    (["", " "], "holds no questions"),
+])
+def test_batch_file_errors(indexed, capsys, lines, message):
+    (indexed / "q.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, err = run(capsys, "search", "--batch", "q.jsonl")
+    assert code == 1
+    assert out == ""
+    assert_one_line_error(err, message)
+
+
+def test_batch_file_missing(indexed, capsys):
+    code, _, err = run(capsys, "search", "--batch", "nope.jsonl")
+    assert code == 1
+    assert_one_line_error(err, "cannot read the batch file")
+
+
+# --- eval, model, internal errors -----------------------------------------------------
+
+
+def test_eval_json(indexed, capsys):
+    qa = indexed / "qa.jsonl"
+    qa.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "ko-1", "lang": "ko", "question": "어센드 910C 수율은?", "doc": "beta",
+         "evidence": "어센드 910C", "answers": ["40%"], "type": "number"},
+        {"id": "un-1", "lang": "ko", "question": "일본 예산은?", "doc": None,
+         "evidence": None, "answers": [], "type": "unanswerable"},
+    ]) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "eval", "--qa", str(qa), "--json", "--modes", "bm25,hybrid")
+    assert code == 0
+    data = json.loads(out)
+    assert data["model"] == "hash"
+    assert [r["label"] for r in data["runs"]] == ["bm25", "hybrid"]
+    for r in data["runs"]:
+        assert r["n"] == 1
+        assert r["overall"]["recall@1"] == 1.0
+    code, out, _ = run(capsys, "eval", "--qa", str(qa), "--modes", "bm25")
+    assert code == 0
+    assert out.splitlines()[0].split()[:3] == ["mode", "lang", "n"]
+    assert out.splitlines()[1].split()[:4] == ["bm25", "ko", "1", "1.000"]
+
+
+def test_eval_unknown_mode(indexed, capsys):
+    code, _, err = run(capsys, "eval", "--modes", "dense,sparse")
+    assert code == 1
+    assert_one_line_error(err, "sparse")
+
+
+def test_model_command_refuses_other_models(env, capsys):
+    code, _, err = run(capsys, "model")
+    assert code == 1
+    assert_one_line_error(err, "only the default model")
+
+
+def test_internal_error_is_one_line_with_exit_2(env, corpus_dir, monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr("rag.indexing.build_index", broken)
+    code, _, err = run(capsys, "index")
+    assert code == 2
+    assert err.strip() == ("rag: internal error: ValueError: boom "
+                           "(rerun with --debug for the traceback)")
+    with pytest.raises(ValueError, match="boom"):
+        main(["index", "--debug"])
+
+
+def test_no_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+    assert "usage: rag" in capsys.readouterr().err
+
+
+# --- the installed command, in a real process ------------------------------------------
+
+
+def rag_process(*argv, cwd):
+    if not RAG.exists():
+        pytest.skip(f"{RAG} is not installed (pip install -e .)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_MODEL="hash", RAG_CACHE_DIR=str(Path(cwd) / "cache"))
+    return subprocess.run([str(RAG), *argv], cwd=cwd, env=env, capture_output=True,
+                          text=True, encoding="utf-8", timeout=120)
+
+
+@pytest.fixture
+def process_index(tmp_path, config):
+    """corpus/ and index/ under tmp_path, the index built in-process with default chunks."""
+    build_index(config.replace(chunk_tokens=200, chunk_overlap_tokens=40),
+                embedder=HashEmbedder())
+    return tmp_path
+
+
+def test_process_search_json_is_pure_json(process_index):
+    done = rag_process("search", "물 가격 3% 상승", "--json", "-k", "2", cwd=process_index)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert len(data["hits"]) == 2
+    assert "물 가격 3% 상승" in data["hits"][0]["text"]
+    assert "Traceback" not in done.stderr
+
+
+def test_process_batch_lines_and_exit_code(process_index):
+    write_batch(process_index / "q.jsonl", [
+        {"id": "a", "question": "어센드 910C"},
+        {"id": "b", "question": ""},
+    ])
+    done = rag_process("search", "--batch", "q.jsonl", cwd=process_index)
+    assert done.returncode == 1
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"]
+    assert rows[0]["hits"]
+    assert "error" in rows[1]
+    assert_one_line_error(done.stderr, "failed")
+
+
+def test_process_missing_corpus(tmp_path):
+    done = rag_process("index", "--corpus", "nowhere", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert_one_line_error(done.stderr, "nowhere")

@@ -1,0 +1,221 @@
+"""Building the index: first build, incremental updates, rebuilds, and failures."""
+
+import logging
+
+import numpy as np
+import pytest
+
+from rag.chunking import chunk_document
+from rag.corpus import read_corpus
+from rag.embedding import HashEmbedder
+from rag.indexing import build_index, index_terms
+from rag.store import MANIFEST, build_settings, load_index
+
+
+class CountingEmbedder(HashEmbedder):
+    """The hashing embedder, remembering every passage it was asked to embed."""
+
+    def __init__(self):
+        super().__init__()
+        self.passages = []
+
+    def embed_passages(self, texts, progress=False):
+        self.passages.extend(texts)
+        return super().embed_passages(texts, progress)
+
+
+class FailingEmbedder(HashEmbedder):
+    def embed_passages(self, texts, progress=False):
+        raise RuntimeError("model crashed mid-way")
+
+
+def no_embedder(config):
+    raise AssertionError("the embedder must not be created when nothing changed")
+
+
+def load(config):
+    return load_index(config.index_dir, build_settings(config, "hash", 256))
+
+
+def snapshot(config):
+    """Every file of the index with its modification time and bytes."""
+    return {str(p.relative_to(config.index_dir)): (p.stat().st_mtime_ns, p.read_bytes())
+            for p in sorted(config.index_dir.rglob("*")) if p.is_file()}
+
+
+def doc_chunks(config, doc_id):
+    return [c for c in load(config).chunks if c.doc_id == doc_id]
+
+
+def test_first_build_embeds_every_chunk(config):
+    embedder = CountingEmbedder()
+    report = build_index(config, embedder=embedder)
+    docs = read_corpus(config.corpus_dir)
+    chunks = [c for d in docs for c in chunk_document(d, 64, 16)]
+    assert report.added == ("alpha", "beta")
+    assert (report.changed, report.removed, report.unchanged) == ((), (), ())
+    assert report.chunks == report.embedded_chunks == len(chunks)
+    assert not report.up_to_date
+    assert report.index_dir == str(config.index_dir)
+    assert embedder.passages == [c.embedding_text(True) for c in chunks]
+
+
+def test_embedder_comes_from_the_factory(config):
+    made = []
+
+    def factory(cfg):
+        made.append(cfg)
+        return HashEmbedder()
+
+    build_index(config, embedder_factory=factory)
+    assert made == [config]
+
+
+def test_embed_context_off_embeds_bare_text(config):
+    config = config.replace(embed_context=False)
+    embedder = CountingEmbedder()
+    build_index(config, embedder=embedder)
+    assert embedder.passages == [c.text for c in load_index(
+        config.index_dir, build_settings(config, "hash", 256)).chunks]
+
+
+def test_unchanged_corpus_is_up_to_date_without_model_or_writes(built_config):
+    before = snapshot(built_config)
+    report = build_index(built_config, embedder_factory=no_embedder)
+    assert report.up_to_date
+    assert report.unchanged == ("alpha", "beta")
+    assert report.embedded_chunks == 0
+    assert report.chunks == len(load(built_config).chunks)
+    assert snapshot(built_config) == before
+
+
+def test_changed_document_re_embeds_only_its_chunks(built_config):
+    old = load(built_config)
+    path = built_config.corpus_dir / "beta.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("38,000건", "39,000건"),
+                    encoding="utf-8")
+    embedder = CountingEmbedder()
+    report = build_index(built_config, embedder=embedder)
+    assert report.changed == ("beta",)
+    assert report.unchanged == ("alpha",)
+    assert (report.added, report.removed) == ((), ())
+    new = load(built_config)
+    beta = [c for c in new.chunks if c.doc_id == "beta"]
+    assert report.embedded_chunks == len(beta)
+    assert embedder.passages == [c.embedding_text(True) for c in beta]
+    assert any("39,000건" in c.text for c in beta)
+    # alpha keeps its chunks, vectors and terms, in the same order
+    old_rows = [i for i, c in enumerate(old.chunks) if c.doc_id == "alpha"]
+    new_rows = [i for i, c in enumerate(new.chunks) if c.doc_id == "alpha"]
+    assert [new.chunks[i] for i in new_rows] == [old.chunks[i] for i in old_rows]
+    assert np.array_equal(new.embeddings[new_rows], old.embeddings[old_rows])
+    assert [new.tokens[i] for i in new_rows] == [old.tokens[i] for i in old_rows]
+    # the re-embedded rows equal a fresh build's
+    fresh = HashEmbedder().embed_passages([c.embedding_text(True) for c in beta])
+    beta_rows = [i for i, c in enumerate(new.chunks) if c.doc_id == "beta"]
+    assert np.allclose(new.embeddings[beta_rows], fresh)
+
+
+def test_added_document(built_config):
+    (built_config.corpus_dir / "gamma.txt").write_text(
+        "딥시크 학습 비용 분석\n\n1. 학습 비용\n딥시크는 V3 모델 학습에 557만 달러를 썼다.\n",
+        encoding="utf-8")
+    embedder = CountingEmbedder()
+    report = build_index(built_config, embedder=embedder)
+    assert report.added == ("gamma",)
+    assert report.unchanged == ("alpha", "beta")
+    gamma = doc_chunks(built_config, "gamma")
+    assert gamma
+    assert report.embedded_chunks == len(gamma) == len(embedder.passages)
+    assert load(built_config).manifest["counts"]["documents"] == 3
+
+
+def test_removed_document_drops_its_chunks(built_config):
+    (built_config.corpus_dir / "beta.txt").unlink()
+    embedder = CountingEmbedder()
+    report = build_index(built_config, embedder=embedder)
+    assert report.removed == ("beta",)
+    assert report.unchanged == ("alpha",)
+    assert report.embedded_chunks == 0
+    assert embedder.passages == []
+    index = load(built_config)
+    assert {c.doc_id for c in index.chunks} == {"alpha"}
+    assert set(index.documents) == {"alpha"}
+    assert set(index.manifest["documents"]) == {"alpha"}
+    assert index.dense.size == index.bm25.size == len(index.chunks) == report.chunks
+
+
+def test_rebuild_re_embeds_everything(built_config):
+    embedder = CountingEmbedder()
+    report = build_index(built_config, embedder=embedder, rebuild=True)
+    assert report.added == ("alpha", "beta")
+    assert report.embedded_chunks == report.chunks == len(embedder.passages)
+
+
+def test_changed_chunk_settings_rebuild_from_scratch(built_config, caplog):
+    config = built_config.replace(chunk_tokens=100, chunk_overlap_tokens=20)
+    embedder = CountingEmbedder()
+    with caplog.at_level(logging.WARNING, logger="rag.indexing"):
+        report = build_index(config, embedder=embedder)
+    assert "rebuilding the whole index" in caplog.text
+    assert report.added == ("alpha", "beta")
+    assert report.embedded_chunks == report.chunks
+    index = load_index(config.index_dir, build_settings(config, "hash", 256))
+    assert index.manifest["chunk_tokens"] == 100
+
+
+def test_corrupt_previous_index_is_rebuilt(built_config):
+    path = built_config.index_dir / "chunks.jsonl"
+    path.write_bytes(path.read_bytes()[:-10])
+    report = build_index(built_config, embedder=HashEmbedder())
+    assert report.added == ("alpha", "beta")
+    assert len(load(built_config).chunks) == report.chunks
+
+
+def test_failed_embedding_leaves_the_old_index_intact(built_config):
+    before = snapshot(built_config)
+    path = built_config.corpus_dir / "alpha.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "새 문단이다.\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="mid-way"):
+        build_index(built_config, embedder=FailingEmbedder())
+    assert snapshot(built_config) == before
+    assert load(built_config).manifest["counts"]["documents"] == 2
+    leftovers = [p.name for p in built_config.index_dir.parent.iterdir()
+                 if p.name.startswith(".index.")]
+    assert leftovers == []
+
+
+def test_progress_bar_gives_the_same_index(config, tmp_path, capsys):
+    build_index(config, embedder=HashEmbedder(), progress=True)
+    assert "embedding" in capsys.readouterr().err
+    other = config.replace(index_dir=tmp_path / "index2")
+    build_index(other, embedder=HashEmbedder(), progress=False)
+    assert (config.index_dir / "embeddings.npy").read_bytes() == \
+        (other.index_dir / "embeddings.npy").read_bytes()
+
+
+def test_chunk_ids_are_stable_across_builds(built_config, tmp_path):
+    other = built_config.replace(index_dir=tmp_path / "again")
+    build_index(other, embedder=HashEmbedder())
+    first = [c.chunk_id for c in load(built_config).chunks]
+    second = [c.chunk_id for c in load_index(
+        other.index_dir, build_settings(other, "hash", 256)).chunks]
+    assert first == second
+    assert (built_config.index_dir / "chunks.jsonl").read_bytes() == \
+        (other.index_dir / "chunks.jsonl").read_bytes()
+
+
+def test_index_terms_include_the_section(corpus_dir):
+    docs = {d.doc_id: d for d in read_corpus(corpus_dir)}
+    chunks = [c for c in chunk_document(docs["alpha"], 64, 16)
+              if c.section == "Ⅰ. 서론" and "서론" not in c.text]
+    assert chunks
+    terms = index_terms(chunks)[0]
+    assert "서론" in terms          # only the section path says it
+    assert {"데이터", "센터", "오픈", "소스", "모델", "공개"} <= set(terms)  # and the text
+
+
+def test_manifest_does_not_list_itself(built_config):
+    manifest = load(built_config).manifest
+    assert (built_config.index_dir / MANIFEST).is_file()
+    assert MANIFEST not in manifest["files"]

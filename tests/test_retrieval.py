@@ -1,0 +1,208 @@
+"""Retrieval: hits with exact offsets, modes, the document filter, and query errors."""
+
+import json
+
+import pytest
+
+from rag.bm25 import tokenize_korean
+from rag.embedding import HashEmbedder
+from rag.errors import IndexMismatchError, IndexNotFoundError, QueryError
+from rag.retrieval import MODES, Hit, Retriever, validate_query
+
+HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", "end", "text"}
+
+
+@pytest.fixture(scope="module")
+def retriever(shared_index):
+    return Retriever(shared_index)
+
+
+@pytest.fixture(scope="module")
+def n_chunks(retriever):
+    return len(retriever.index.chunks)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_hits_are_ranked_and_point_into_their_document(retriever, mode):
+    result = retriever.search("중국 인공지능 인재 양성", k=3, mode=mode)
+    assert result.mode == mode
+    assert [h.rank for h in result.hits] == [1, 2, 3]
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert len({h.chunk_id for h in result.hits}) == 3
+    documents = retriever.index.documents
+    for hit in result.hits:
+        assert isinstance(hit, Hit)
+        assert documents[hit.doc_id].text[hit.start:hit.end] == hit.text
+        assert hit.title == documents[hit.doc_id].title
+        assert hit.chunk_id.startswith(f"{hit.doc_id}#")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("query", "chunk_text"), [
+    ("어센드 910C 칩 수율", "어센드 910C"),
+    ("특허 출원 38000건", "38,000건"),
+    ("물 가격 상승", "물 가격 3% 상승"),
+])
+def test_right_chunk_ranks_first(retriever, mode, query, chunk_text):
+    top = retriever.search(query, k=3, mode=mode).hits[0]
+    assert chunk_text in top.text
+    assert top.doc_id == "beta"
+
+
+def test_rrf_scores_are_the_fused_values(retriever):
+    # The 910C chunk is first for both retrievers: 1/(60+1) + 1/(60+1).
+    hybrid = retriever.search("어센드 910C 칩 수율", k=1).hits[0]
+    assert hybrid.score == round(2 / 61, 6)
+
+def test_single_retriever_modes_keep_their_own_scores(retriever):
+    bm25 = retriever.search("어센드 910C 칩 수율", k=1, mode="bm25").hits[0]
+    terms = tokenize_korean("어센드 910C 칩 수율")
+    row = [c.chunk_id for c in retriever.index.chunks].index(bm25.chunk_id)
+    assert bm25.score == pytest.approx(float(retriever.index.bm25.scores(terms)[row]), abs=1e-5)
+    dense = retriever.search("어센드 910C 칩 수율", k=1, mode="dense").hits[0]
+    assert 0.0 < dense.score <= 1.0 + 1e-6
+
+
+def test_bm25_returns_only_matching_chunks(retriever):
+    assert retriever.search("zzqqxx", mode="bm25").hits == ()
+    hits = retriever.search("어센드", k=10, mode="bm25").hits
+    assert [h.text for h in hits] == ["- 화웨이는 어센드 910C 칩의 수율을 40%까지 높였음"]
+
+
+def test_k_defaults_to_top_k_and_is_capped_at_the_index_size(retriever, n_chunks):
+    assert len(retriever.search("중국").hits) == retriever.config.top_k
+    hits = retriever.search("중국", k=n_chunks + 20).hits
+    assert len(hits) == n_chunks
+    assert [h.rank for h in hits] == list(range(1, n_chunks + 1))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_document_filter_restricts_results(retriever, mode):
+    hits = retriever.search("중국 AI", k=5, mode=mode, doc_ids=["alpha"]).hits
+    assert hits
+    assert {h.doc_id for h in hits} == {"alpha"}
+    both = retriever.search("중국 AI", k=50, mode=mode, doc_ids=["alpha", "beta"]).hits
+    assert {h.doc_id for h in both} == {"alpha", "beta"}
+
+
+def test_dense_filter_searches_past_the_nearest_rows(retriever):
+    # The filter keeps alpha chunks even where beta's are nearer.
+    hits = retriever.search("어센드 910C 칩 수율", k=3, mode="dense", doc_ids=["alpha"]).hits
+    assert len(hits) == 3
+    assert {h.doc_id for h in hits} == {"alpha"}
+
+
+def test_empty_document_filter_means_no_filter(retriever):
+    assert retriever.search("중국", k=3, doc_ids=[]).hits == retriever.search("중국", k=3).hits
+
+
+def test_unknown_document_id(retriever):
+    with pytest.raises(QueryError) as info:
+        retriever.search("중국", doc_ids=["alpha", "nope"])
+    assert "nope" in str(info.value)
+    assert "known: alpha, beta" in str(info.value)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t "])
+def test_empty_question(retriever, question):
+    with pytest.raises(QueryError, match="empty"):
+        retriever.search(question)
+
+
+def test_over_long_question(retriever):
+    with pytest.raises(QueryError) as info:
+        retriever.search("가" * 10_001)
+    assert "10,001" in str(info.value)
+    assert "10,000" in str(info.value)
+
+
+def test_question_at_the_limit_is_accepted(shared_index):
+    assert len("중국 인공지능 인재 양성") == 13
+    short = Retriever(shared_index.replace(max_query_chars=13))
+    assert short.search("  중국 인공지능 인재 양성  ", k=1).query == "중국 인공지능 인재 양성"
+    with pytest.raises(QueryError):
+        short.search("중국 인공지능 인재 양성 정책")
+
+
+def test_validate_query_strips():
+    assert validate_query("  물 가격\n", 100) == "물 가격"
+    with pytest.raises(QueryError):
+        validate_query(None, 100)
+
+
+def test_unknown_mode(retriever):
+    with pytest.raises(QueryError, match="mode"):
+        retriever.search("중국", mode="sparse")
+
+
+def test_negative_k(retriever):
+    with pytest.raises(QueryError, match="k must be at least 1"):
+        retriever.search("중국", k=-1)
+
+
+def test_zero_k(retriever):
+    with pytest.raises(QueryError, match="k must be at least 1"):
+        retriever.search("중국", k=0)
+
+
+def test_hit_to_dict_keys(retriever):
+    hit = retriever.search("물 가격", k=1).hits[0]
+    data = hit.to_dict()
+    assert set(data) == HIT_KEYS
+    assert data["text"] == hit.text
+    assert Hit(**data) == hit
+
+
+def test_result_to_dict_is_json_ready(retriever):
+    result = retriever.search("물 가격", k=2)
+    data = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
+    assert set(data) == {"query", "mode", "hits", "variants", "timings_ms"}
+    assert data["query"] == "물 가격"
+    assert data["variants"][0]["retrievers"] == ["dense", "bm25"]
+    assert data["variants"][0]["bm25_terms"] == ["물", "가격"]
+    assert set(data["timings_ms"]) == {"embed", "dense", "bm25", "fusion"}
+    assert [set(h) for h in data["hits"]] == [HIT_KEYS, HIT_KEYS]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_results_are_deterministic(shared_index, retriever, mode):
+    first = retriever.search("중국 AI 정책", k=8, mode=mode).hits
+    assert retriever.search("중국 AI 정책", k=8, mode=mode).hits == first
+    assert Retriever(shared_index).search("중국 AI 정책", k=8, mode=mode).hits == first
+
+
+def test_reload_reads_the_index_again(shared_index):
+    retriever = Retriever(shared_index)
+    first = retriever.index
+    assert retriever.index is first
+    retriever.reload()
+    assert retriever.index is not first
+    assert retriever.index.chunks == first.chunks
+
+
+def test_missing_index(tmp_path, shared_index):
+    retriever = Retriever(shared_index.replace(index_dir=tmp_path / "none"))
+    with pytest.raises(IndexNotFoundError, match="rag index"):
+        retriever.search("중국")
+
+
+def test_index_built_with_other_settings(shared_index):
+    retriever = Retriever(shared_index.replace(chunk_tokens=100))
+    with pytest.raises(IndexMismatchError, match="rag index --rebuild"):
+        retriever.search("중국")
+
+
+def test_embedder_of_another_dimension(shared_index):
+    retriever = Retriever(shared_index, embedder=HashEmbedder(dim=64))
+    with pytest.raises(IndexMismatchError) as info:
+        retriever.search("중국")
+    assert "256" in str(info.value)
+    assert "64" in str(info.value)
+
+
+def test_weighted_fusion_setting(shared_index):
+    retriever = Retriever(shared_index.replace(fusion="weighted"))
+    hits = retriever.search("어센드 910C 칩 수율", k=3).hits
+    assert "어센드 910C" in hits[0].text
+    assert hits[0].score == 2.0  # top of both min-max normalised lists, weights 1 + 1
