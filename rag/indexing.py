@@ -13,7 +13,7 @@ import numpy as np
 from .bm25 import tokenize_korean_many
 from .chunking import Chunk, chunk_document
 from .config import Config
-from .corpus import Document, read_corpus
+from .corpus import read_corpus
 from .embedding import Embedder, load_embedder
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .store import Index, build_settings, load_index, read_manifest, save_index
@@ -61,28 +61,35 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
         return IndexReport(str(config.index_dir), (), (), (), tuple(d.doc_id for d in documents),
                            len(previous.chunks), 0, time.perf_counter() - started)
 
-    embedder = embedder or embedder_factory(config)
     kept_ids = {d.doc_id for d in unchanged}
     chunks: list[Chunk] = []
     tokens: list[list[str]] = []
-    vectors: list[np.ndarray] = []
+    vectors: list[np.ndarray | None] = []
     fresh: list[Chunk] = []
     for doc in documents:
         if doc.doc_id in kept_ids and previous is not None:
             rows = [i for i, c in enumerate(previous.chunks) if c.doc_id == doc.doc_id]
             chunks.extend(previous.chunks[i] for i in rows)
             tokens.extend(previous.tokens[i] for i in rows)
-            vectors.append(previous.embeddings[rows])
+            vectors.extend(previous.embeddings[i] for i in rows)
         else:
             doc_chunks = chunk_document(doc, config.chunk_tokens, config.chunk_overlap_tokens,
                                         config.token_encoding)
             chunks.extend(doc_chunks)
             tokens.extend(index_terms(doc_chunks))
             fresh.extend(doc_chunks)
-            vectors.append(np.empty((0, 0), dtype=np.float32))
-    new_vectors = _embed(embedder, fresh, config, progress)
-    embeddings = _assemble(documents, kept_ids, vectors, new_vectors, fresh, embedder.dim)
-    settings = build_settings(config, embedder.name, embedder.dim)
+            vectors.extend([None] * len(doc_chunks))
+    if fresh:
+        embedder = embedder or embedder_factory(config)
+        name, dim = embedder.name, embedder.dim
+        new_rows = iter(_embed(embedder, fresh, config, progress))
+        vectors = [v if v is not None else next(new_rows) for v in vectors]
+    else:
+        # Only removals: the model is not needed at all.
+        assert previous is not None
+        name, dim = config.model, previous.dense.dim
+    embeddings = np.stack(vectors).astype(np.float32)
+    settings = build_settings(config, name, dim)
     save_index(config.index_dir, settings, documents, chunks, embeddings, tokens, config,
                time.perf_counter() - started)
     report = IndexReport(str(config.index_dir), tuple(added), tuple(changed), tuple(removed),
@@ -128,18 +135,3 @@ def _embed(embedder: Embedder, chunks: list[Chunk], config: Config, progress: bo
             parts.append(embedder.embed_passages(texts[i:i + step]))
             bar.update(len(texts[i:i + step]))
     return np.concatenate(parts)
-
-
-def _assemble(documents: list[Document], kept_ids: set[str], kept: list[np.ndarray],
-              new: np.ndarray, fresh: list[Chunk], dim: int) -> np.ndarray:
-    """Rows in document order: re-used vectors for kept documents, new ones for the rest."""
-    parts = []
-    cursor = 0
-    for doc, kept_rows in zip(documents, kept):
-        if doc.doc_id in kept_ids:
-            parts.append(kept_rows)
-        else:
-            n = sum(1 for c in fresh if c.doc_id == doc.doc_id)
-            parts.append(new[cursor:cursor + n])
-            cursor += n
-    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)

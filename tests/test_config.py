@@ -16,7 +16,7 @@ def test_defaults_are_valid_and_documented():
     assert config.index_dir == Path("index")
     assert config.model == DEFAULT_MODEL
     assert (config.chunk_tokens, config.chunk_overlap_tokens) == (200, 40)
-    assert (config.fusion, config.rrf_k, config.top_k) == ("rrf", 60, 5)
+    assert (config.fusion, config.rrf_k, config.top_k) == ("weighted", 60, 5)
     assert config.max_query_chars == 10_000
     assert config.embed_context is True
 

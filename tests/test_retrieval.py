@@ -50,10 +50,15 @@ def test_right_chunk_ranks_first(retriever, mode, query, chunk_text):
     assert top.doc_id == "beta"
 
 
-def test_rrf_scores_are_the_fused_values(retriever):
+def test_rrf_scores_are_the_fused_values(shared_index):
     # The 910C chunk is first for both retrievers: 1/(60+1) + 1/(60+1).
-    hybrid = retriever.search("어센드 910C 칩 수율", k=1).hits[0]
-    assert hybrid.score == round(2 / 61, 6)
+    rrf = Retriever(shared_index.replace(fusion="rrf"))
+    assert rrf.search("어센드 910C 칩 수율", k=1).hits[0].score == round(2 / 61, 6)
+
+
+def test_weighted_scores_are_the_sum_of_min_max_scores(retriever):
+    # First for both retrievers, so each min-max normalised score is 1: 1.0 + 1.0.
+    assert retriever.search("어센드 910C 칩 수율", k=1).hits[0].score == 2.0
 
 def test_single_retriever_modes_keep_their_own_scores(retriever):
     bm25 = retriever.search("어센드 910C 칩 수율", k=1, mode="bm25").hits[0]
