@@ -58,6 +58,16 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """A sentence (or bullet) of a document: the unit an extractive answer cites."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
 class _Unit:
     start: int
     end: int
@@ -92,6 +102,14 @@ def chunk_document(doc: Document, max_tokens: int, overlap_tokens: int,
             n_tokens=count(text),
         ))
     return chunks
+
+
+def split_sentences(doc: Document, max_tokens: int = 120,
+                    encoding: str = "cl100k_base") -> list[Sentence]:
+    """The document's sentences and bullets, headings and captions left out."""
+    units = _split_units(doc.text, max_tokens, token_counter(encoding))
+    return [Sentence(doc.doc_id, u.start, u.end, doc.text[u.start:u.end])
+            for u in units if not u.is_heading]
 
 
 @lru_cache(maxsize=4)

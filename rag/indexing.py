@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bm25 import tokenize_korean_many
-from .chunking import Chunk, chunk_document
+from .chunking import Chunk, Sentence, chunk_document, split_sentences
 from .config import Config
 from .corpus import read_corpus
 from .embedding import Embedder, load_embedder
@@ -66,12 +66,18 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
     tokens: list[list[str]] = []
     vectors: list[np.ndarray | None] = []
     fresh: list[Chunk] = []
+    sentences: list[Sentence] = []
+    sentence_vectors: list[np.ndarray | None] = []
+    fresh_sentences: list[Sentence] = []
     for doc in documents:
         if doc.doc_id in kept_ids and previous is not None:
             rows = [i for i, c in enumerate(previous.chunks) if c.doc_id == doc.doc_id]
             chunks.extend(previous.chunks[i] for i in rows)
             tokens.extend(previous.tokens[i] for i in rows)
             vectors.extend(previous.embeddings[i] for i in rows)
+            rows = [i for i, x in enumerate(previous.sentences) if x.doc_id == doc.doc_id]
+            sentences.extend(previous.sentences[i] for i in rows)
+            sentence_vectors.extend(previous.sentence_vectors[i] for i in rows)
         else:
             doc_chunks = chunk_document(doc, config.chunk_tokens, config.chunk_overlap_tokens,
                                         config.token_encoding)
@@ -79,19 +85,28 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
             tokens.extend(index_terms(doc_chunks))
             fresh.extend(doc_chunks)
             vectors.extend([None] * len(doc_chunks))
+            doc_sentences = split_sentences(doc, encoding=config.token_encoding)
+            sentences.extend(doc_sentences)
+            fresh_sentences.extend(doc_sentences)
+            sentence_vectors.extend([None] * len(doc_sentences))
     if fresh:
         embedder = embedder or embedder_factory(config)
         name, dim = embedder.name, embedder.dim
-        new_rows = iter(_embed(embedder, fresh, config, progress))
+        texts = [c.embedding_text(config.embed_context) for c in fresh]
+        texts += [x.text for x in fresh_sentences]
+        new_rows = iter(_embed(embedder, texts, config, progress))
         vectors = [v if v is not None else next(new_rows) for v in vectors]
+        sentence_vectors = [v if v is not None else next(new_rows) for v in sentence_vectors]
     else:
         # Only removals: the model is not needed at all.
         assert previous is not None
         name, dim = config.model, previous.dense.dim
     embeddings = np.stack(vectors).astype(np.float32)
+    sentence_matrix = (np.stack(sentence_vectors).astype(np.float32) if sentence_vectors
+                       else np.zeros((0, dim), np.float32))
     settings = build_settings(config, name, dim)
-    save_index(config.index_dir, settings, documents, chunks, embeddings, tokens, config,
-               time.perf_counter() - started)
+    save_index(config.index_dir, settings, documents, chunks, embeddings, tokens, sentences,
+               sentence_matrix, config, time.perf_counter() - started)
     report = IndexReport(str(config.index_dir), tuple(added), tuple(changed), tuple(removed),
                          tuple(sorted(kept_ids)), len(chunks), len(fresh),
                          time.perf_counter() - started)
@@ -119,18 +134,18 @@ def _load_previous(config: Config) -> Index | None:
         return None
 
 
-def _embed(embedder: Embedder, chunks: list[Chunk], config: Config, progress: bool
+def _embed(embedder: Embedder, texts: list[str], config: Config, progress: bool
            ) -> np.ndarray:
-    if not chunks:
+    """Passage vectors for `texts`, with a progress bar on stderr when asked."""
+    if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
-    texts = [c.embedding_text(config.embed_context) for c in chunks]
     if not progress:
         return embedder.embed_passages(texts)
     from tqdm import tqdm
 
     parts = []
     step = max(config.embed_batch_size * 4, 32)
-    with tqdm(total=len(texts), desc="embedding", unit="chunk", file=sys.stderr) as bar:
+    with tqdm(total=len(texts), desc="embedding", unit="text", file=sys.stderr) as bar:
         for i in range(0, len(texts), step):
             parts.append(embedder.embed_passages(texts[i:i + step]))
             bar.update(len(texts[i:i + step]))

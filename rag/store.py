@@ -9,6 +9,8 @@ Layout of an index folder::
     dense.faiss          the FAISS index over those rows
     bm25_tokens.jsonl    the BM25 terms of each chunk (kept to re-use as well)
     bm25/                the bm25s index
+    sentences.jsonl      every sentence of every document (what extractive answers cite)
+    sentence_embeddings.npy  float32 rows, one per sentence
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ import numpy as np
 
 from . import __version__
 from .bm25 import BM25Index
-from .chunking import Chunk
+from .chunking import Chunk, Sentence
 from .config import Config
 from .corpus import Document
 from .dense import DenseIndex
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Bump when tokenize_korean changes, so old BM25 files are not silently mixed with new terms.
 BM25_TOKENIZER = "kiwipiepy-morphemes-v1"
 MANIFEST = "manifest.json"
@@ -52,6 +54,8 @@ class Index:
     tokens: list[list[str]]
     dense: DenseIndex
     bm25: BM25Index
+    sentences: list[Sentence]
+    sentence_vectors: np.ndarray
 
 
 def build_settings(config: Config, model_name: str, dim: int) -> dict[str, Any]:
@@ -72,6 +76,7 @@ def build_settings(config: Config, model_name: str, dim: int) -> dict[str, Any]:
 
 def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Document],
                chunks: list[Chunk], embeddings: np.ndarray, tokens: list[list[str]],
+               sentences: list[Sentence], sentence_vectors: np.ndarray,
                config: Config, build_seconds: float) -> Index:
     """Write a complete index into a temporary folder, then move it into place."""
     index_dir = Path(index_dir)
@@ -89,7 +94,10 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
         _write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in documents))
         _write_jsonl(tmp / "chunks.jsonl", (asdict(c) for c in chunks))
         _write_jsonl(tmp / "bm25_tokens.jsonl", tokens)
+        _write_jsonl(tmp / "sentences.jsonl", (asdict(x) for x in sentences))
         np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
+        np.save(tmp / "sentence_embeddings.npy",
+                np.ascontiguousarray(sentence_vectors, dtype=np.float32))
         dense.save(tmp)
         bm25.save(tmp)
         manifest = {
@@ -98,7 +106,8 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(build_seconds, 3),
             "dense_index": dense.kind,
-            "counts": {"documents": len(documents), "chunks": len(chunks)},
+            "counts": {"documents": len(documents), "chunks": len(chunks),
+                       "sentences": len(sentences)},
             "documents": {
                 d.doc_id: {
                     "title": d.title, "source": d.source, "sha256": d.sha256,
@@ -120,7 +129,7 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks,
-                 embeddings, tokens, dense, bm25)
+                 embeddings, tokens, dense, bm25, sentences, sentence_vectors)
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
@@ -162,6 +171,8 @@ def load_index(index_dir: Path, expected: dict[str, Any], ef_search: int = 128) 
         chunks = [Chunk(**row) for row in _read_jsonl(index_dir / "chunks.jsonl")]
         tokens = [list(row) for row in _read_jsonl(index_dir / "bm25_tokens.jsonl")]
         embeddings = np.load(index_dir / "embeddings.npy", allow_pickle=False)
+        sentences = [Sentence(**row) for row in _read_jsonl(index_dir / "sentences.jsonl")]
+        sentence_vectors = np.load(index_dir / "sentence_embeddings.npy", allow_pickle=False)
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorruptError(
             f"the index at {index_dir} cannot be read ({exc}); {_REBUILD}"
@@ -172,13 +183,13 @@ def load_index(index_dir: Path, expected: dict[str, Any], ef_search: int = 128) 
     if not isinstance(counts, dict) or not isinstance(counts.get("chunks"), int):
         raise IndexCorruptError(f"the manifest at {index_dir} has no chunk count; {_REBUILD}")
     sizes = {len(chunks), len(tokens), len(embeddings), dense.size, bm25.size, counts["chunks"]}
-    if len(sizes) != 1:
+    if len(sizes) != 1 or len(sentences) != len(sentence_vectors):
         raise IndexCorruptError(
             f"the index files at {index_dir} disagree on the number of chunks ({sorted(sizes)}); "
             f"{_REBUILD}"
         )
     return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks,
-                 embeddings, tokens, dense, bm25)
+                 embeddings, tokens, dense, bm25, sentences, sentence_vectors)
 
 
 def check_dimension(index: Index, dim: int) -> None:

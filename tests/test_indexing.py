@@ -5,7 +5,7 @@ import logging
 import numpy as np
 import pytest
 
-from rag.chunking import chunk_document
+from rag.chunking import chunk_document, split_sentences
 from rag.corpus import read_corpus
 from rag.embedding import HashEmbedder
 from rag.indexing import build_index, index_terms
@@ -57,7 +57,9 @@ def test_first_build_embeds_every_chunk(config):
     assert report.chunks == report.embedded_chunks == len(chunks)
     assert not report.up_to_date
     assert report.index_dir == str(config.index_dir)
-    assert embedder.passages == [c.embedding_text(True) for c in chunks]
+    sentences = [x.text for d in docs for x in split_sentences(d)]
+    # Chunks (behind their context) first, then the sentences extractive answers cite.
+    assert embedder.passages == [c.embedding_text(True) for c in chunks] + sentences
 
 
 def test_embedder_comes_from_the_factory(config):
@@ -75,8 +77,8 @@ def test_embed_context_off_embeds_bare_text(config):
     config = config.replace(embed_context=False)
     embedder = CountingEmbedder()
     build_index(config, embedder=embedder)
-    assert embedder.passages == [c.text for c in load_index(
-        config.index_dir, build_settings(config, "hash", 256)).chunks]
+    index = load_index(config.index_dir, build_settings(config, "hash", 256))
+    assert embedder.passages[:len(index.chunks)] == [c.text for c in index.chunks]
 
 
 def test_unchanged_corpus_is_up_to_date_without_model_or_writes(built_config):
@@ -102,7 +104,11 @@ def test_changed_document_re_embeds_only_its_chunks(built_config):
     new = load(built_config)
     beta = [c for c in new.chunks if c.doc_id == "beta"]
     assert report.embedded_chunks == len(beta)
-    assert embedder.passages == [c.embedding_text(True) for c in beta]
+    beta_sentences = [x.text for x in new.sentences if x.doc_id == "beta"]
+    assert embedder.passages == [c.embedding_text(True) for c in beta] + beta_sentences
+    alpha_old = [i for i, x in enumerate(old.sentences) if x.doc_id == "alpha"]
+    alpha_new = [i for i, x in enumerate(new.sentences) if x.doc_id == "alpha"]
+    assert np.array_equal(new.sentence_vectors[alpha_new], old.sentence_vectors[alpha_old])
     assert any("39,000건" in c.text for c in beta)
     # alpha keeps its chunks, vectors and terms, in the same order
     old_rows = [i for i, c in enumerate(old.chunks) if c.doc_id == "alpha"]
@@ -126,7 +132,9 @@ def test_added_document(built_config):
     assert report.unchanged == ("alpha", "beta")
     gamma = doc_chunks(built_config, "gamma")
     assert gamma
-    assert report.embedded_chunks == len(gamma) == len(embedder.passages)
+    gamma_sentences = [x for x in load(built_config).sentences if x.doc_id == "gamma"]
+    assert report.embedded_chunks == len(gamma)
+    assert len(embedder.passages) == len(gamma) + len(gamma_sentences)
     assert load(built_config).manifest["counts"]["documents"] == 3
 
 
@@ -149,7 +157,9 @@ def test_rebuild_re_embeds_everything(built_config):
     embedder = CountingEmbedder()
     report = build_index(built_config, embedder=embedder, rebuild=True)
     assert report.added == ("alpha", "beta")
-    assert report.embedded_chunks == report.chunks == len(embedder.passages)
+    n_sentences = len(load(built_config).sentences)
+    assert report.embedded_chunks == report.chunks
+    assert len(embedder.passages) == report.chunks + n_sentences
 
 
 def test_changed_chunk_settings_rebuild_from_scratch(built_config, caplog):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag import __version__
-from rag.chunking import chunk_document
+from rag.chunking import chunk_document, split_sentences
 from rag.corpus import read_corpus
 from rag.embedding import HashEmbedder
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
@@ -79,7 +79,9 @@ def test_manifest_records_how_the_index_was_built(built_config):
     assert manifest["built_at"]
     assert manifest["build_seconds"] >= 0
     n_chunks = sum(len(c) for c in chunks.values())
-    assert manifest["counts"] == {"documents": 2, "chunks": n_chunks}
+    assert manifest["counts"]["documents"] == 2
+    assert manifest["counts"]["chunks"] == n_chunks
+    assert manifest["counts"]["sentences"] > n_chunks
     assert set(manifest["documents"]) == {"alpha", "beta"}
     for doc_id, entry in manifest["documents"].items():
         assert entry["sha256"] == docs[doc_id].sha256
@@ -115,11 +117,15 @@ def test_save_index_directly(config):
     chunks = [c for d in docs for c in chunk_document(d, 64, 16)]
     vectors = HashEmbedder(dim=8).embed_passages([c.text for c in chunks])
     tokens = [["t"] for _ in chunks]
+    sentences = [x for d in docs for x in split_sentences(d)]
+    sentence_vectors = HashEmbedder(dim=8).embed_passages([x.text for x in sentences])
     saved = save_index(config.index_dir, build_settings(config, "hash", 8), docs, chunks,
-                       vectors, tokens, config, build_seconds=1.5)
+                       vectors, tokens, sentences, sentence_vectors, config, build_seconds=1.5)
     loaded = load_index(config.index_dir, build_settings(config, "hash", 8))
     assert loaded.chunks == saved.chunks == chunks
     assert loaded.tokens == tokens
+    assert loaded.sentences == sentences
+    assert np.array_equal(loaded.sentence_vectors, sentence_vectors)
     assert np.array_equal(loaded.embeddings, vectors)
     assert loaded.manifest == saved.manifest
     assert loaded.manifest["build_seconds"] == 1.5
