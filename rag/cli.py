@@ -21,6 +21,8 @@ _EPILOG = """examples:
   rag search "중국의 생성형 AI 특허 출원 수는?"
   rag search "How much did DeepSeek spend on V3?" -k 3 --json
   rag search --batch questions.jsonl -k 10 > results.jsonl
+  rag ask "화웨이 어센드 910C 칩의 수율은?"
+  rag ask "How much did DeepSeek spend on V3?" --mode llm
 
 settings: every option also reads RAG_<NAME> (e.g. RAG_MODEL, RAG_CHUNK_TOKENS); see README."""
 
@@ -75,14 +77,31 @@ def _parser() -> argparse.ArgumentParser:
                    help='JSON lines with "id" and "question"; one JSON line out per question')
     p.set_defaults(handler=_cmd_search)
 
-    p = sub.add_parser("eval", parents=[common], help="measure retrieval on a Q&A set",
-                       description="Recall@k, MRR@10 and nDCG@10 for dense, BM25 and hybrid "
-                                   "retrieval, by language and question type.")
+    p = sub.add_parser("ask", parents=[common], help="answer a question with citations",
+                       description="Answer from the reports: extractive sentences (default) or "
+                                   "a local LLM, every claim cited; abstains when the reports "
+                                   "do not say.")
+    p.add_argument("question", nargs="?", help="the question, in Korean or English")
+    p.add_argument("--mode", choices=("extractive", "llm"), default="extractive")
+    p.add_argument("-k", type=int, help="passages to read (default: 5)")
+    p.add_argument("--doc", action="append", help="only use this document id (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--batch", type=Path, metavar="FILE.jsonl",
+                   help='JSON lines with "id" and "question"; one JSON line out per question')
+    p.set_defaults(handler=_cmd_ask)
+
+    p = sub.add_parser("eval", parents=[common], help="measure retrieval and answers",
+                       description="Recall@k, MRR@10, nDCG@10 for each retriever and lever "
+                                   "side by side, and answer quality in extractive or llm mode, "
+                                   "by language and question type.")
     p.add_argument("--qa", type=Path, default=Path("eval/qa.jsonl"), help="Q&A JSONL file")
-    p.add_argument("--modes", default="dense,bm25,hybrid",
-                   help="comma-separated retrieval modes to compare (default: all three)")
+    p.add_argument("--mode", choices=("retrieval", "extractive", "llm"), default="retrieval")
     p.add_argument("--lang", help="only questions of this language (ko or en)")
+    p.add_argument("--no-ablations", action="store_true",
+                   help="only the default configuration, not the ablation table")
     p.add_argument("--json", action="store_true", help="print the metrics object as JSON")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="write report.md, metrics.json and plots into DIR")
     p.set_defaults(handler=_cmd_eval)
 
     p = sub.add_parser("model", parents=[common], help="prepare the embedding model offline",
@@ -140,34 +159,73 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_retrieval, load_qa
-    from .retrieval import MODES, Retriever
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from .answer import Done, Token, answer_question, stream_answer
+    from .retrieval import Retriever
 
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    bad = [m for m in modes if m not in MODES]
-    if bad or not modes:
-        raise QueryError(f"unknown mode(s) {', '.join(bad) or '(none)'}; use {', '.join(MODES)}")
-    items = [i for i in load_qa(args.qa) if not args.lang or i.lang == args.lang]
+    if args.batch and args.question:
+        raise QueryError("give either a question or --batch FILE, not both")
+    if not args.batch and args.question is None:
+        raise QueryError('no question given; usage: rag ask "질문" (or --batch FILE.jsonl)')
     retriever = Retriever(_config(args))
-    all_texts = [c.text for c in retriever.index.chunks]
-    retriever.search("warm-up", k=1)
-    runs = [
-        evaluate_retrieval(items, all_texts, lambda q, m=mode: [
-            h.text for h in retriever.search(q, k=10, mode=m).hits], label=mode)
-        for mode in modes
-    ]
-    result = {"qa": str(args.qa), "model": retriever.config.model, "runs": runs}
+    if args.batch:
+        return _run_batch(args.batch, lambda item: {"id": item["id"], **answer_question(
+            retriever, item["question"], args.mode, args.k, args.doc).to_dict()})
     if args.json:
-        _print_json(result)
+        _print_json(answer_question(retriever, args.question, args.mode, args.k,
+                                    args.doc).to_dict())
         return 0
-    print(f"{'mode':8} {'lang':4} {'n':>4} {'R@1':>6} {'R@3':>6} {'R@5':>6} {'R@10':>6} "
-          f"{'MRR@10':>7} {'nDCG@10':>8} {'p50 ms':>7}")
-    for run in runs:
-        for lang, m in run["by_lang"].items():
-            print(f"{run['label']:8} {lang:4} {m['n']:>4} {m['recall@1']:>6.3f} "
-                  f"{m['recall@3']:>6.3f} {m['recall@5']:>6.3f} {m['recall@10']:>6.3f} "
-                  f"{m['mrr@10']:>7.3f} {m['ndcg@10']:>8.3f} {run['latency_ms']['p50']:>7.1f}")
+    streamed = False
+    for event in stream_answer(retriever, args.question, args.mode, args.k, args.doc):
+        if isinstance(event, Token) and args.mode == "llm" and sys.stdout.isatty():
+            # Live text without markers; the checked answer replaces it below.
+            print(event.text, end="", flush=True, file=sys.stderr)
+            streamed = True
+        elif isinstance(event, Done):
+            if streamed:
+                print(file=sys.stderr)
+            _print_answer(event.answer)
+    return 0
+
+
+def _print_answer(answer: Any) -> None:
+    print(answer.answer)
+    if answer.abstained and answer.closest:
+        print("\nclosest passages:")
+        for hit in answer.closest:
+            place = " › ".join(p for p in (hit.title, hit.section) if p)
+            print(f"  - {place}: {_snippet(hit.text, 100)}")
+    if answer.citations:
+        print("\nsources:")
+    for c in answer.citations:
+        place = " › ".join(p for p in (c.title, c.section) if p)
+        print(f"  [{c.marker}] {place} ({c.doc_id} {c.start}-{c.end})")
+        quote = c.text if c.quote_start is None else \
+            c.text[c.quote_start - c.start:c.quote_end - c.start]
+        print(f"      {_snippet(quote, 140)}")
+    for flag in answer.flags:
+        print(f"  ! {flag}")
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .experiments import run_evaluation
+    from .report import answer_table, latency_table, retrieval_table, write_report
+    from .retrieval import Retriever
+
+    config = _config(args)
+    result = run_evaluation(config, args.qa, args.mode, args.lang, not args.no_ablations)
+    if args.report:
+        path = write_report(result, args.report, Retriever(config).index)
+        print(f"report written to {path}", file=sys.stderr)
+    if args.json:
+        _print_json({k: v for k, v in result.items()})
+        return 0
+    print("\n".join(retrieval_table(result)))
+    if result["answers"]:
+        print()
+        print("\n".join(answer_table(result["answers"])))
+        print()
+        print("\n".join(latency_table(result["answers"])))
     return 0
 
 

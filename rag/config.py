@@ -64,6 +64,10 @@ class Config:
     # English words cannot match Korean text.
     glossary: bool = True
     english_bm25_weight: float = 0.5
+    # Translate English questions into Korean with the LLM and search with both:
+    # "auto" does it where an LLM is installed or configured.
+    translate: str = "auto"
+    translation_weight: float = 1.0
     # How deep each retriever's ranking goes before fusion.
     candidates: int = 50
 
@@ -125,6 +129,8 @@ class Config:
             "dense_weight and bm25_weight must be non-negative and not both zero",
         )
         _check(self.english_bm25_weight >= 0, "english_bm25_weight", "must be non-negative")
+        _check(self.translate in ("auto", "on", "off"), "translate", "must be auto, on or off")
+        _check(self.translation_weight >= 0, "translation_weight", "must be non-negative")
         _check(self.candidates >= 1, "candidates", "must be at least 1")
         _check(1 <= self.top_k <= 1000, "top_k", "must be between 1 and 1000")
         _check(1 <= self.answer_passages <= 50, "answer_passages", "must be between 1 and 50")

@@ -1,9 +1,15 @@
-"""Measuring retrieval against a Q&A test set: recall@k, MRR@10 and nDCG@10, by slice."""
+"""Measuring retrieval and answers against a Q&A test set, by language and question type.
+
+Retrieval: recall@k, MRR@10, nDCG@10 (a hit is a chunk containing the evidence phrase).
+Answers: answer-contains, token F1, citation precision, abstention precision and recall.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import re
+import resource
 import statistics
 import time
 import unicodedata
@@ -103,8 +109,8 @@ def evaluate_retrieval(items: Sequence[QAItem], all_texts: Sequence[str],
                        ) -> dict[str, Any]:
     """Metrics of one retrieval configuration over the answerable items.
 
-    `search(question)` returns the top-10 passage texts; `all_texts` are every chunk
-    of the index, to count the relevant ones for nDCG.
+    `search(question)` returns the top-10 hits (or bare passage texts); `all_texts` are
+    every chunk of the index, to count the relevant ones for nDCG.
     """
     per_query = []
     latencies = []
@@ -112,17 +118,20 @@ def evaluate_retrieval(items: Sequence[QAItem], all_texts: Sequence[str],
         if not item.answerable:
             continue
         t0 = time.perf_counter()
-        texts = list(search(item.question))
+        found = list(search(item.question))
         latencies.append((time.perf_counter() - t0) * 1000)
+        texts = [x if isinstance(x, str) else x.text for x in found]
         n_relevant = sum(relevance(all_texts, item.evidence))
         metrics = rank_metrics(relevance(texts, item.evidence), n_relevant)
-        per_query.append({"id": item.id, "lang": item.lang, "type": item.type, **metrics})
+        per_query.append({"id": item.id, "lang": item.lang, "type": item.type, **metrics,
+                          "retrieved": [getattr(x, "chunk_id", "") for x in found]})
     return summarize(per_query, latencies, label)
 
 
 def summarize(per_query: list[dict[str, Any]], latencies: list[float], label: str
               ) -> dict[str, Any]:
-    metric_keys = [k for k in per_query[0] if k not in ("id", "lang", "type")] if per_query else []
+    metric_keys = [k for k in per_query[0] if k not in ("id", "lang", "type", "retrieved")
+                   ] if per_query else []
     by: dict[str, dict[str, list[dict[str, float]]]] = {"lang": defaultdict(list),
                                                         "type": defaultdict(list)}
     for row in per_query:
@@ -147,3 +156,96 @@ def latency_summary(latencies: Sequence[float]) -> dict[str, float]:
     p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
     return {"p50": round(statistics.median(ordered), 2), "p95": round(p95, 2),
             "n": len(ordered)}
+
+
+def normalize_answer(text: str) -> str:
+    """How answers are compared: NFKC, lower case, no spaces or thousands separators."""
+    return re.sub(r"[\s,]", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+def answer_contains(text: str, answers: Sequence[str]) -> bool:
+    """Whether any acceptable answer occurs in `text`."""
+    normal = normalize_answer(text)
+    return any(normalize_answer(a) and normalize_answer(a) in normal for a in answers)
+
+
+def token_f1(text: str, answers: Sequence[str]) -> float:
+    """Best token F1 of `text` against the acceptable answers, on Korean morphemes."""
+    from .bm25 import tokenize_korean
+
+    predicted = tokenize_korean(text)
+    best = 0.0
+    for answer in answers:
+        gold = tokenize_korean(answer)
+        common = sum(min(predicted.count(t), gold.count(t)) for t in set(gold))
+        if common:
+            precision, recall = common / len(predicted), common / len(gold)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+def citation_correct(passage: str, item: QAItem) -> bool:
+    """A cited passage is right when it holds the evidence phrase or a stated answer."""
+    if item.evidence and normalize(item.evidence) in normalize(passage):
+        return True
+    return answer_contains(passage, item.answers)
+
+
+def evaluate_answers(items: Sequence[QAItem], answer: Callable[[QAItem], dict[str, Any]],
+                     label: str) -> dict[str, Any]:
+    """Answer metrics over `items`; `answer(item)` returns an Answer.to_dict()."""
+    per_query = []
+    stages: dict[str, list[float]] = defaultdict(list)
+    for item in items:
+        t0 = time.perf_counter()
+        result = answer(item)
+        total = (time.perf_counter() - t0) * 1000
+        for stage, ms in {**result.get("timings", {}), "total": total}.items():
+            stages[stage].append(ms)
+        translation = result.get("search", {}).get("timings_ms", {}).get("translation")
+        if translation is not None:
+            stages["translation"].append(translation)
+        citations = result.get("citations", [])
+        row = {
+            "id": item.id, "lang": item.lang, "type": item.type,
+            "answerable": item.answerable, "abstained": result["abstained"],
+            "answer": result["answer"],
+            "cited": [c["chunk_id"] for c in citations],
+            "closest": [h["chunk_id"] for h in result.get("closest", [])],
+        }
+        if item.answerable:
+            row["contains"] = (not result["abstained"]
+                               and answer_contains(result["answer"], item.answers))
+            row["f1"] = 0.0 if result["abstained"] else token_f1(result["answer"], item.answers)
+            row["citations_correct"] = [citation_correct(c["text"], item) for c in citations]
+        per_query.append(row)
+    return {"label": label, "by_lang": _answer_summary(per_query),
+            "latency_ms": {k: latency_summary(v) for k, v in sorted(stages.items())},
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "per_query": per_query}
+
+
+def _answer_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for lang in sorted({r["lang"] for r in rows}):
+        answerable = [r for r in rows if r["lang"] == lang and r["answerable"]]
+        unanswerable = [r for r in rows if r["lang"] == lang and not r["answerable"]]
+        marks = [ok for r in answerable for ok in r["citations_correct"]]
+        abstained = [r for r in rows if r["lang"] == lang and r["abstained"]]
+        out[lang] = {
+            "n_answerable": len(answerable),
+            "answer_contains": _share(r["contains"] for r in answerable),
+            "token_f1": _share(r["f1"] for r in answerable),
+            "citation_precision": _share(marks),
+            "citations": len(marks),
+            "false_abstention": _share(r["abstained"] for r in answerable),
+            "n_unanswerable": len(unanswerable),
+            "abstention_recall": _share(r["abstained"] for r in unanswerable),
+            "abstention_precision": _share(not r["answerable"] for r in abstained),
+        }
+    return out
+
+
+def _share(values: Iterable[Any]) -> float | None:
+    values = [float(v) for v in values]
+    return round(statistics.fmean(values), 4) if values else None

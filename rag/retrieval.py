@@ -19,6 +19,7 @@ from .fusion import Ranking, fuse
 from .glossary import Term, expand_query, mine_glossary
 from .language import detect_language
 from .store import Index, build_settings, check_dimension, load_index
+from .translation import Translator
 
 MODES = ("hybrid", "dense", "bm25")
 _QUERY_CACHE = 512
@@ -81,13 +82,15 @@ class Retriever:
     """Searches one index; the model and index load on first use and stay loaded."""
 
     def __init__(self, config: Config, index: Index | None = None,
-                 embedder: Embedder | None = None) -> None:
+                 embedder: Embedder | None = None, translator: Translator | None = None
+                 ) -> None:
         self.config = config
         self._index = index
         self._embedder = embedder
         self._glossary: list[Term] | None = None
         self._query_vectors: dict[str, np.ndarray] = {}
         self._derived: dict[str, Any] = {}
+        self._translator: Translator | None = translator
 
     @property
     def embedder(self) -> Embedder:
@@ -155,6 +158,28 @@ class Retriever:
                 out.append(rows[i])
         return out
 
+    @property
+    def translator(self) -> Translator:
+        if self._translator is None:
+            from .llm import load_generator
+
+            self._translator = Translator(load_generator(self.config),
+                                          self.config.cache_dir / "translations.jsonl")
+        return self._translator
+
+    def _translation_enabled(self) -> bool:
+        setting = self.config.translate
+        if setting == "off":
+            return False
+        if setting == "on" or self._translator is not None:
+            return True
+        from .llm import llm_available
+
+        # "auto": translate where an LLM is installed or configured, and only then.
+        if "llm" not in self._derived:
+            self._derived["llm"] = llm_available(self.config)[0]
+        return bool(self._derived["llm"])
+
     def embed_query(self, text: str) -> np.ndarray:
         """The query's vector, cached: follow-ups, answers and repeats reuse it."""
         vector = self._query_vectors.get(text)
@@ -213,6 +238,26 @@ class Retriever:
             rankings.append(_bm25_ranking(index, terms, depth, allowed, weight))
             timings["bm25"] = _ms(t0)
             original["retrievers"].append("bm25")
+        if language != "ko" and self._translation_enabled():
+            t0 = time.perf_counter()
+            found = expand_query(query, self.glossary) if self.config.glossary else []
+            korean, cached = self.translator.translate(query, found)
+            timings["translation"] = _ms(t0)
+            variant: dict[str, Any] = {"kind": "translation", "text": korean, "cached": cached,
+                                       "retrievers": []}
+            if mode in ("hybrid", "dense"):
+                rankings.append(_dense_ranking(index, self.embed_query(korean), depth, allowed,
+                                               self.config.dense_weight
+                                               * self.config.translation_weight))
+                variant["retrievers"].append("dense")
+            if mode in ("hybrid", "bm25"):
+                translated_terms = tokenize_korean(korean)
+                rankings.append(_bm25_ranking(index, translated_terms, depth, allowed,
+                                              self.config.bm25_weight
+                                              * self.config.translation_weight))
+                variant["retrievers"].append("bm25")
+                variant["bm25_terms"] = translated_terms
+            variants.append(variant)
         t0 = time.perf_counter()
         if len(rankings) == 1:
             # One retriever alone keeps its own scores (cosine or BM25), not fused ones.

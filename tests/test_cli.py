@@ -20,6 +20,7 @@ HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", 
 def env(monkeypatch, tmp_path):
     """The hashing model, and a working folder where the default corpus/ and index/ live."""
     monkeypatch.setenv("RAG_MODEL", "hash")
+    monkeypatch.setenv("RAG_TRANSLATE", "off")
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -293,24 +294,30 @@ def test_eval_json(indexed, capsys):
         {"id": "un-1", "lang": "ko", "question": "일본 예산은?", "doc": None,
          "evidence": None, "answers": [], "type": "unanswerable"},
     ]) + "\n", encoding="utf-8")
-    code, out, _ = run(capsys, "eval", "--qa", str(qa), "--json", "--modes", "bm25,hybrid")
+    code, out, _ = run(capsys, "eval", "--qa", str(qa), "--json")
     assert code == 0
     data = json.loads(out)
     assert data["model"] == "hash"
-    assert [r["label"] for r in data["runs"]] == ["bm25", "hybrid"]
-    for r in data["runs"]:
+    assert [r["label"] for r in data["retrieval"]] == [
+        "dense", "bm25", "hybrid", "hybrid+glossary", "default"]
+    assert data["answers"] is None
+    for r in data["retrieval"][1:]:
         assert r["n"] == 1
         assert r["overall"]["recall@1"] == 1.0
-    code, out, _ = run(capsys, "eval", "--qa", str(qa), "--modes", "bm25")
+    code, out, _ = run(capsys, "eval", "--qa", str(qa), "--no-ablations")
     assert code == 0
-    assert out.splitlines()[0].split()[:3] == ["mode", "lang", "n"]
-    assert out.splitlines()[1].split()[:4] == ["bm25", "ko", "1", "1.000"]
+    assert out.splitlines()[0].startswith("| run | lang | n | R@1")
+    assert out.splitlines()[2].split("|")[1:5] == [" default ", " ko ", " 1 ", " 1.000 "]
 
 
-def test_eval_unknown_mode(indexed, capsys):
-    code, _, err = run(capsys, "eval", "--modes", "dense,sparse")
+def test_eval_language_without_questions(indexed, capsys):
+    qa = indexed / "qa.jsonl"
+    qa.write_text(json.dumps({"id": "ko-1", "lang": "ko", "question": "어센드 910C 수율은?",
+                              "doc": "beta", "evidence": "어센드 910C", "answers": ["40%"],
+                              "type": "number"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, _, err = run(capsys, "eval", "--qa", str(qa), "--lang", "fr")
     assert code == 1
-    assert_one_line_error(err, "sparse")
+    assert_one_line_error(err, "fr")
 
 
 def test_model_command_refuses_other_models(env, capsys):
@@ -346,7 +353,7 @@ def rag_process(*argv, cwd):
     if not RAG.exists():
         pytest.skip(f"{RAG} is not installed (pip install -e .)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_MODEL="hash", RAG_CACHE_DIR=str(Path(cwd) / "cache"))
+    env.update(RAG_MODEL="hash", RAG_TRANSLATE="off", RAG_CACHE_DIR=str(Path(cwd) / "cache"))
     return subprocess.run([str(RAG), *argv], cwd=cwd, env=env, capture_output=True,
                           text=True, encoding="utf-8", timeout=120)
 

@@ -162,7 +162,8 @@ def test_hit_to_dict_keys(retriever):
 def test_result_to_dict_is_json_ready(retriever):
     result = retriever.search("물 가격", k=2)
     data = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
-    assert set(data) == {"query", "mode", "hits", "variants", "timings_ms"}
+    assert set(data) == {"query", "language", "mode", "hits", "variants", "timings_ms"}
+    assert data["language"] == "ko"
     assert data["query"] == "물 가격"
     assert data["variants"][0]["retrievers"] == ["dense", "bm25"]
     assert data["variants"][0]["bm25_terms"] == ["물", "가격"]

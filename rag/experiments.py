@@ -1,0 +1,114 @@
+"""One evaluation run: retrieval ablations side by side, then answers, as one JSON object."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .answer import answer_question
+from .config import Config
+from .errors import QueryError
+from .evaluation import QAItem, evaluate_answers, evaluate_retrieval, load_qa
+from .llm import llm_available
+from .retrieval import Retriever
+
+EVAL_MODES = ("retrieval", "extractive", "llm")
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """A retrieval configuration compared in the ablation table."""
+
+    label: str
+    mode: str
+    overrides: dict[str, Any]
+
+
+def ablations(translation: bool) -> list[Ablation]:
+    """Each retriever alone, their fusion, then the cross-lingual levers one by one."""
+    off = {"glossary": False, "english_bm25_weight": 1.0, "translate": "off"}
+    levers = {"glossary": True, "english_bm25_weight": 0.5, "translate": "off"}
+    runs = [
+        Ablation("dense", "dense", off),
+        Ablation("bm25", "bm25", off),
+        Ablation("hybrid", "hybrid", off),
+        Ablation("hybrid+glossary", "hybrid", levers),
+    ]
+    if translation:
+        runs.append(Ablation("hybrid+glossary+translation", "hybrid",
+                             {**levers, "translate": "on"}))
+    return runs
+
+
+def run_evaluation(config: Config, qa_path: Path, mode: str = "retrieval",
+                   lang: str | None = None, with_ablations: bool = True) -> dict[str, Any]:
+    """Metrics for `qa_path` under `config`: the ablation table, and answers unless
+    `mode` is "retrieval"."""
+    if mode not in EVAL_MODES:
+        raise QueryError(f"unknown eval mode {mode!r}; use one of {', '.join(EVAL_MODES)}")
+    items = [i for i in load_qa(qa_path) if not lang or i.lang == lang]
+    if not items:
+        raise QueryError(f"no question in {qa_path} has language {lang!r}")
+    started = time.perf_counter()
+    base = Retriever(config)
+    base.search("warm-up", k=1)
+    texts = [c.text for c in base.index.chunks]
+    can_translate = config.translate != "off" and llm_available(config)[0]
+    runs = []
+    for ablation in ablations(can_translate) if with_ablations else []:
+        retriever = _variant(base, config.replace(**ablation.overrides))
+        runs.append(evaluate_retrieval(
+            items, texts, lambda q, r=retriever, m=ablation.mode: r.search(q, k=10, mode=m).hits,
+            ablation.label))
+    runs.append(evaluate_retrieval(items, texts, lambda q: base.search(q, k=10).hits,
+                                   "default"))
+    answers = None
+    if mode != "retrieval":
+        answers = evaluate_answers(items, lambda item: answer_question(
+            base, item.question, mode).to_dict(), mode)
+    return {
+        "qa": str(qa_path), "mode": mode, "language": lang or "all",
+        "model": config.model, "settings": config.public_dict(),
+        "translation": can_translate, "retrieval": runs, "answers": answers,
+        "seconds": round(time.perf_counter() - started, 1), "machine": machine(),
+    }
+
+
+def questions_by_id(qa_path: Path) -> dict[str, QAItem]:
+    return {item.id: item for item in load_qa(qa_path)}
+
+
+def machine() -> dict[str, Any]:
+    return {"python": platform.python_version(), "cpus": os.cpu_count(),
+            "platform": platform.platform(), "processor": _cpu_name()}
+
+
+def _variant(base: Retriever, config: Config) -> Retriever:
+    # Share the loaded index, model and translator: only the settings differ.
+    translator = base.translator if config.translate != "off" else None
+    return Retriever(config, index=base.index, embedder=base.embedder, translator=translator)
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def summary_rows(result: dict[str, Any]) -> Sequence[dict[str, Any]]:
+    """Flat rows of the ablation table: one per run and language."""
+    rows = []
+    for run in result["retrieval"]:
+        for lang, m in run["by_lang"].items():
+            rows.append({"run": run["label"], "lang": lang, **m,
+                         "p50_ms": run["latency_ms"].get("p50")})
+    return rows

@@ -1,0 +1,214 @@
+"""HTML for the chat UI: answers with clickable markers, passages with the cited sentence marked.
+
+Pure functions from the pipeline's results to HTML strings, so they are tested without a
+server. Every piece of text that comes from a report, a file name or a user is escaped
+here; nothing else in the UI builds HTML from such text.
+
+Anchors: the passage of marker [n] in chat turn t has the id ``src-t-n``; closest passages
+of an abstained answer have ``near-t-i``. The answer's markers link to those ids, so they
+work as plain links, and ui.py's small click handler also opens and flashes the card.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+# "[1]", "[2, 3]": the markers the answer pipeline writes after each sentence.
+_MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def escape(text: Any) -> str:
+    """Text as HTML text: <, >, &, and both quotes escaped."""
+    return html.escape(str(text), quote=True)
+
+
+def anchor_id(turn: int, marker: int) -> str:
+    """The element id of citation `marker`'s passage in chat turn `turn`."""
+    return f"src-{turn}-{marker}"
+
+
+def passage_html(text: str, start: int, quote_start: int | None = None,
+                 quote_end: int | None = None) -> str:
+    """The passage escaped, with the cited sentence wrapped in <mark>.
+
+    `start` is the passage's offset in its document; `quote_start`/`quote_end` are the
+    cited sentence's document offsets, clipped to the passage. Line breaks are kept
+    (the card's CSS uses ``white-space: pre-wrap``).
+    """
+    if quote_start is None or quote_end is None:
+        return escape(text)
+    a = min(max(quote_start - start, 0), len(text))
+    b = min(max(quote_end - start, a), len(text))
+    if a == b:
+        return escape(text)
+    return (f"{escape(text[:a])}<mark class=\"quote\">{escape(text[a:b])}</mark>"
+            f"{escape(text[b:])}")
+
+
+def position_label(start: int, end: int, doc_length: int | None) -> str:
+    """Where a passage lies in its document, e.g. "chars 2392–2522 of 10,166 (24%)"."""
+    if not doc_length:
+        return f"chars {start}–{end}"
+    return f"chars {start}–{end} of {doc_length:,} ({round(100 * start / doc_length)}%)"
+
+
+def answer_html(text: str, markers: Iterable[int], turn: int) -> str:
+    """The answer escaped, each known marker [n] a link to its passage card.
+
+    Markers that name no citation stay as text. The result is one line of HTML (line
+    breaks become <br>), so a Markdown renderer passes it through as one HTML block.
+    """
+    known = set(markers)
+    out: list[str] = []
+    pos = 0
+    for match in _MARKERS.finditer(text):
+        numbers = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
+        if not all(n in known for n in numbers):
+            continue
+        out.append(escape(text[pos:match.start()]))
+        out.append("".join(_marker_link(n, turn) for n in numbers))
+        pos = match.end()
+    out.append(escape(text[pos:]))
+    return f'<div class="answer">{_one_line("".join(out))}</div>'
+
+
+def user_html(question: str) -> str:
+    """A user's message: escaped text, one HTML block."""
+    return f'<div class="question">{_one_line(escape(question))}</div>'
+
+
+def streaming_html(text: str, note: str = "") -> str:
+    """A partial answer while it streams (no markers yet), with a small status note."""
+    status = f'<span class="status">{escape(note)}</span>' if note else ""
+    body = _one_line(escape(text)) if text else ""
+    return f'<div class="answer streaming">{body}<span class="cursor">▍</span>{status}</div>'
+
+
+def message_html(body: str, resolved_from: str | None = None, resolved_to: str | None = None,
+                 notes: Sequence[str] = (), meta: str = "") -> str:
+    """An assistant message: the resolved question (if rewritten), the body, notes, meta."""
+    parts = []
+    if resolved_to and resolved_from and resolved_to != resolved_from:
+        parts.append(f'<div class="resolved" title="follow-up resolved against the previous '
+                     f'question">↪ {escape(resolved_to)}</div>')
+    parts.append(body)
+    parts.extend(f'<div class="note">⚠ {escape(n)}</div>' for n in notes)
+    if meta:
+        parts.append(f'<div class="meta">{escape(meta)}</div>')
+    return "".join(parts)
+
+
+def error_html(message: str) -> str:
+    """A failed turn: the library's message, shown as a warning."""
+    return f'<div class="answer error">⚠ {_one_line(escape(message))}</div>'
+
+
+def source_card(*, anchor: str, label: str, title: str, section: str, doc_id: str, start: int,
+                end: int, text: str, doc_length: int | None = None,
+                quote_start: int | None = None, quote_end: int | None = None) -> str:
+    """One passage: label, document title, section path, position, and the passage."""
+    place = position_label(start, end, doc_length)
+    bar = ""
+    if doc_length:
+        left = 100 * start / doc_length
+        width = max(100 * (end - start) / doc_length, 0.8)
+        bar = (f'<div class="docbar" title="{escape(place)}"><span style="left:{left:.1f}%;'
+               f'width:{width:.1f}%"></span></div>')
+    section_html = f'<div class="section">{escape(section)}</div>' if section else ""
+    return (
+        f'<article class="source" id="{escape(anchor)}">'
+        f'<header><span class="label">{escape(label)}</span>'
+        f'<span class="title">{escape(title or doc_id)}</span></header>'
+        f'{section_html}'
+        f'<div class="position">{escape(place)} · <code>{escape(doc_id)}</code></div>{bar}'
+        f'<div class="passage">'
+        f'{passage_html(text, start, quote_start, quote_end)}</div>'
+        f'</article>'
+    )
+
+
+def citation_cards(citations: Sequence[Mapping[str, Any]], turn: int,
+                   doc_lengths: Mapping[str, int]) -> str:
+    """A card per citation (dicts as in ``Answer.to_dict()["citations"]``)."""
+    return "".join(
+        source_card(anchor=anchor_id(turn, c["marker"]), label=f"[{c['marker']}]",
+                    title=c["title"], section=c["section"], doc_id=c["doc_id"],
+                    start=c["start"], end=c["end"], text=c["text"],
+                    doc_length=doc_lengths.get(c["doc_id"]), quote_start=c.get("quote_start"),
+                    quote_end=c.get("quote_end"))
+        for c in citations
+    )
+
+
+def hit_cards(hits: Sequence[Mapping[str, Any]], turn: int, doc_lengths: Mapping[str, int],
+              prefix: str = "near") -> str:
+    """A card per retrieved passage (dicts as in ``Hit.to_dict()``), no sentence marked."""
+    return "".join(
+        source_card(anchor=f"{prefix}-{turn}-{i}", label=f"#{h.get('rank', i)}",
+                    title=h["title"], section=h["section"], doc_id=h["doc_id"],
+                    start=h["start"], end=h["end"], text=h["text"],
+                    doc_length=doc_lengths.get(h["doc_id"]))
+        for i, h in enumerate(hits, 1)
+    )
+
+
+def turn_sources(turn: int, question: str, answer: Mapping[str, Any] | None,
+                 doc_lengths: Mapping[str, int],
+                 hits: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The sources of one chat turn: its citations, or the closest passages if it abstained.
+
+    With no answer yet, `hits` (the retrieved passages) are shown while it is composed.
+    """
+    if answer is None:
+        heading = "찾은 구절 · retrieved passages"
+        body = hit_cards(hits, turn, doc_lengths, prefix="hit") or _empty("…")
+    elif answer.get("abstained"):
+        heading = "가장 가까운 구절 · closest passages (no answer found)"
+        body = hit_cards(answer.get("closest", ()), turn, doc_lengths) or _empty(
+            "no passage matched")
+    else:
+        heading = "출처 · sources"
+        body = citation_cards(answer.get("citations", ()), turn, doc_lengths)
+    return (f'<p class="turn-heading">{escape(heading)}</p>{body}')
+
+
+def sources_panel(turns: Sequence[tuple[int, str, str]]) -> str:
+    """All turns' sources, newest first and open; earlier turns folded.
+
+    `turns` holds (turn number, question, HTML from `turn_sources`) in chat order.
+    """
+    if not turns:
+        return _empty("답변의 출처가 여기에 표시됩니다. Sources of each answer appear here: "
+                      "click a marker like [1] to bring up its passage.", cls="placeholder")
+    blocks = []
+    for i, (turn, question, body) in enumerate(reversed(turns)):
+        is_open = " open" if i == 0 else ""
+        blocks.append(f'<details class="turn" id="turn-{turn}"{is_open}>'
+                      f'<summary><span class="turn-no">Q{turn}</span> {escape(question)}'
+                      f'</summary>{body}</details>')
+    return f'<div class="sources">{"".join(blocks)}</div>'
+
+
+def index_summary(documents: Sequence[tuple[str, str, int]], chunks: int) -> str:
+    """One line about the index: how many reports and passages (titles escaped)."""
+    titles = ", ".join(escape(t) for _, t, _ in documents[:4])
+    more = f" +{len(documents) - 4}" if len(documents) > 4 else ""
+    return (f'<span class="index-summary">{len(documents)} reports · {chunks:,} passages'
+            f'{" · " + titles + more if titles else ""}</span>')
+
+
+def _marker_link(n: int, turn: int) -> str:
+    target = anchor_id(turn, n)
+    return (f'<a class="cite" href="#{target}" data-target="{target}" '
+            f'title="show passage [{n}]">[{n}]</a>')
+
+
+def _one_line(fragment: str) -> str:
+    return fragment.replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def _empty(text: str, cls: str = "empty") -> str:
+    return f'<p class="{cls}">{escape(text)}</p>'

@@ -1,0 +1,197 @@
+"""Extractive answers and abstention: cited sentences, event order, the JSON shape."""
+
+import json
+import re
+
+import pytest
+
+from rag.answer import (
+    NOT_FOUND,
+    Answer,
+    Done,
+    Evidence,
+    Retrieved,
+    Token,
+    abstain,
+    answer_question,
+    assess_evidence,
+    score_sentences,
+    stream_answer,
+)
+from rag.errors import QueryError
+from rag.retrieval import Retriever
+
+ANSWER_KEYS = {"question", "answer", "abstained", "mode", "language", "citations", "closest",
+               "flags", "timings", "search"}
+ANSWERABLE = [
+    ("중국의 생성형 AI 특허 출원 수는?", "38,000건"),
+    ("화웨이 어센드 910C 칩의 수율은?", "40%"),
+    ("2025년 생성형 AI 사용자 수는?", "2.5억 명"),
+    ("물 가격 상승", "3%"),
+]
+UNANSWERABLE_KO = ["일본의 AI 예산은 얼마인가?", "딥시크 창업자의 고향은 항저우인가?"]
+
+
+@pytest.fixture(scope="module")
+def retriever(shared_index) -> Retriever:
+    return Retriever(shared_index.replace(translate="off"))
+
+
+def events_of(retriever, question, **kwargs):
+    return list(stream_answer(retriever, question, **kwargs))
+
+
+def sentences_with_markers(text: str) -> list[tuple[str, list[int]]]:
+    """The answer's sentences, each with the markers that follow it."""
+    parts = re.split(r"((?:\s*\[\d+\])+)", text)
+    return [(parts[i].strip(), [int(m) for m in re.findall(r"\d+", parts[i + 1])])
+            for i in range(0, len(parts) - 1, 2)]
+
+
+@pytest.mark.parametrize(("question", "figure"), ANSWERABLE)
+def test_extractive_answer_quotes_and_cites_retrieved_passages(retriever, question, figure):
+    events = events_of(retriever, question)
+    retrieved = {h.chunk_id for h in events[0].hits}
+    answer = events[-1].answer
+    assert not answer.abstained
+    assert figure in answer.answer
+    assert answer.citations
+    assert {c.chunk_id for c in answer.citations} <= retrieved
+    # Every marker in the text has its citation, and every citation is used.
+    used = {int(m) for m in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert used == {c.marker for c in answer.citations}
+    assert [c.marker for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    documents = retriever.index.documents
+    by_marker = {c.marker: c for c in answer.citations}
+    for sentence, marks in sentences_with_markers(answer.answer):
+        assert len(marks) == 1
+        c = by_marker[marks[0]]
+        assert documents[c.doc_id].text[c.start:c.end] == c.text
+        assert c.start <= c.quote_start < c.quote_end <= c.end
+        quoted = documents[c.doc_id].text[c.quote_start:c.quote_end]
+        # The answer quotes the sentence as written, minus bullets and line breaks.
+        assert " ".join(quoted.split()).lstrip("-•○□ ") == sentence
+
+
+def test_events_come_in_order(retriever):
+    events = events_of(retriever, ANSWERABLE[0][0])
+    assert isinstance(events[0], Retrieved)
+    assert isinstance(events[-1], Done)
+    assert len(events) >= 3
+    assert all(isinstance(e, Token) for e in events[1:-1])
+    assert "".join(e.text for e in events[1:-1]) == events[-1].answer.answer
+    assert events[0].hits and [h.rank for h in events[0].hits] == list(
+        range(1, len(events[0].hits) + 1))
+
+
+def test_answer_question_returns_the_streamed_answer(retriever):
+    streamed = events_of(retriever, ANSWERABLE[1][0])[-1].answer
+    answer = answer_question(retriever, ANSWERABLE[1][0])
+    assert (answer.answer, answer.citations) == (streamed.answer, streamed.citations)
+    assert answer.mode == "extractive" and answer.language == "ko"
+    assert set(answer.timings) == {"retrieval", "evidence", "answer"}
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE_KO)
+def test_unanswerable_korean_question_abstains_in_korean(retriever, question):
+    events = events_of(retriever, question)
+    answer = events[-1].answer
+    assert answer.abstained
+    assert answer.answer == "보고서에서 근거를 찾지 못했습니다."
+    assert answer.citations == ()
+    assert "[" not in answer.answer
+    # The closest passages are the top retrieved ones, for the reader to inspect.
+    assert answer.closest == events[0].hits[:3]
+    assert len(answer.closest) == 3
+
+
+def test_unanswerable_english_question_abstains_in_english(retriever):
+    answer = answer_question(retriever, "What did the reports say about the Mars colony budget?")
+    assert answer.abstained
+    assert answer.answer == "The reports do not contain this."
+    assert answer.language == "en"
+    assert answer.citations == ()
+    assert answer.closest
+
+
+def test_question_about_a_term_the_reports_never_use_has_no_coverage(retriever):
+    result = retriever.search(UNANSWERABLE_KO[1], k=5)
+    evidence = assess_evidence(retriever, result, score_sentences(retriever, result))
+    assert evidence.coverage < retriever.config.abstain_min_coverage
+    answerable = retriever.search(ANSWERABLE[0][0], k=5)
+    good = assess_evidence(retriever, answerable, score_sentences(retriever, answerable))
+    assert good.coverage >= retriever.config.abstain_min_coverage
+    assert good.supported(retriever.config.abstain_min_coverage,
+                          retriever.config.abstain_min_sentence)
+
+
+def test_evidence_threshold_is_inclusive():
+    assert Evidence(0.45, 0.3, 0.3).supported(0.45, 0.3)
+    assert not Evidence(0.44, 0.9, 0.9).supported(0.45, 0.3)
+    assert not Evidence(0.9, 0.29, 0.9).supported(0.45, 0.3)
+
+
+@pytest.mark.parametrize(("language", "message"), sorted(NOT_FOUND.items()))
+def test_abstain_speaks_the_reply_language(retriever, language, message):
+    result = retriever.search(ANSWERABLE[0][0], k=5)
+    answer = abstain(result, language, "llm", Evidence(0.0, 0.0, 0.0))
+    assert (answer.answer, answer.abstained, answer.mode, answer.language) == (
+        message, True, "llm", language)
+    assert answer.citations == ()
+    assert answer.closest == result.hits[:3]
+    assert answer.search["evidence"] == {"coverage": 0.0, "best_sentence": 0.0,
+                                         "top_passage": 0.0}
+
+
+@pytest.mark.parametrize("question", [ANSWERABLE[0][0], UNANSWERABLE_KO[0]])
+def test_to_dict_has_exactly_the_documented_keys_and_is_json(retriever, question):
+    answer = answer_question(retriever, question)
+    data = answer.to_dict()
+    assert set(data) == ANSWER_KEYS
+    assert json.loads(json.dumps(data, ensure_ascii=False)) == data
+    for c in data["citations"]:
+        assert {"marker", "chunk_id", "doc_id", "start", "end", "text", "quote_start",
+                "quote_end"} <= set(c)
+    for h in data["closest"]:
+        assert {"rank", "chunk_id", "doc_id", "text"} <= set(h)
+    assert data["search"]["variants"][0]["kind"] == "original"
+
+
+def test_unknown_mode_is_a_query_error(retriever):
+    with pytest.raises(QueryError, match="unknown answer mode 'poem'"):
+        answer_question(retriever, ANSWERABLE[0][0], mode="poem")
+    with pytest.raises(QueryError):
+        next(stream_answer(retriever, ANSWERABLE[0][0], mode="poem"))
+
+
+def test_empty_question_is_a_query_error(retriever):
+    with pytest.raises(QueryError, match="empty"):
+        answer_question(retriever, "   ")
+
+
+def test_document_filter_is_respected(retriever):
+    # The chip yield is in beta; asked of alpha alone, nothing may come from beta.
+    events = events_of(retriever, "화웨이 어센드 910C 칩의 수율은?", doc_ids=["alpha"])
+    assert {h.doc_id for h in events[0].hits} == {"alpha"}
+    answer = events[-1].answer
+    assert {c.doc_id for c in answer.citations} <= {"alpha"}
+    assert {h.doc_id for h in answer.closest} <= {"alpha"}
+    assert "910C" not in answer.answer
+
+
+def test_unknown_document_is_a_query_error(retriever):
+    with pytest.raises(QueryError, match="unknown document id"):
+        answer_question(retriever, ANSWERABLE[0][0], doc_ids=["gamma"])
+
+
+def test_k_limits_the_passages_read(retriever):
+    events = events_of(retriever, ANSWERABLE[0][0], k=2)
+    assert len(events[0].hits) == 2
+    assert isinstance(events[-1].answer, Answer)
+
+
+def test_mixed_question_is_answered_in_english(retriever):
+    answer = answer_question(retriever, "화웨이 어센드 910C yield is what?")
+    assert answer.language == "en"
+    if answer.abstained:
+        assert answer.answer == NOT_FOUND["en"]

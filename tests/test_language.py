@@ -1,0 +1,48 @@
+"""Which language a question is in: Latin names inside Korean do not make it English."""
+
+import pytest
+
+from rag.language import detect_language, reply_language
+
+
+@pytest.mark.parametrize("question", [
+    "딥시크(DeepSeek)가 V3 개발에 쓴 비용은?",
+    "QwQ-32B 모델은?",
+    "화웨이 어센드 910C 칩의 수율은?",
+    "HBM 수출 통제는 언제 시작되었나?",
+    "딥시크 V3 cost는?",  # an English word glued to a Korean particle reads as Korean
+])
+def test_korean_with_latin_names_is_korean(question):
+    assert detect_language(question) == "ko"
+
+
+@pytest.mark.parametrize("question", [
+    "How much did DeepSeek spend on V3?",
+    "What is HBM?",
+    "Which company makes the Ascend 910C?",
+    "list the AI plans of China",
+])
+def test_english_is_english(question):
+    assert detect_language(question) == "en"
+
+
+@pytest.mark.parametrize("question", [
+    "DeepSeek V3 비용은 how much?",
+    "what is 딥시크의 투자 금액?",
+])
+def test_korean_and_english_grammar_together_is_mixed(question):
+    assert detect_language(question) == "mixed"
+
+
+def test_text_without_letters_counts_as_korean():
+    # Nothing English in it: numbers alone do not make an English question.
+    assert detect_language("2025") == "ko"
+
+
+@pytest.mark.parametrize(("question", "reply"), [
+    ("딥시크(DeepSeek)가 V3 개발에 쓴 비용은?", "ko"),
+    ("How much did DeepSeek spend on V3?", "en"),
+    ("DeepSeek V3 비용은 how much?", "en"),  # a mixed question is answered in English
+])
+def test_reply_language(question, reply):
+    assert reply_language(question) == reply
