@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUESTION ?= 중국의 생성형 AI 특허 출원 수는 몇 건인가?
 
-.PHONY: setup run test lint clean
+.PHONY: setup llm browser run ask test lint clean
 
 setup: $(VENV)/.installed
 
@@ -19,11 +19,29 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/rag model
 	touch $@
 
+# The optional local LLM (answers in llm mode, translation of English questions).
+llm: setup
+	bash scripts/install-llm.sh
+
+# Debian's Chromium and ChromeDriver for the browser test (a test tool's own browser
+# download cannot work offline), and CJK fonts so Korean renders in screenshots.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    chromium chromium-driver fonts-noto-cjk >/dev/null; }
+
+# Build the index and open the chat UI on http://127.0.0.1:7860.
 run: setup
 	$(BIN)/rag index
-	$(BIN)/rag search "$(QUESTION)"
+	$(BIN)/python ui.py
 
-test: setup
+# Build the index and answer QUESTION on the command line.
+ask: setup
+	$(BIN)/rag index
+	$(BIN)/rag ask "$(QUESTION)"
+
+test: setup llm browser
 	$(BIN)/ruff check rag tests
 	$(BIN)/python -m pytest -q
 

