@@ -55,6 +55,8 @@ def check_citations(retriever: Retriever, raw: str, hits: tuple[Hit, ...] | list
     out = []
     for row, i in enumerate(keep):
         claim, cited = claims[i], _cited(sentences[i], len(hits))
+        if len(cited) < len(_numbers(sentences[i])):
+            flags.append(f"dropped a marker that names no passage: {claim[:60]}")
         scores = support[row]
         best = max(range(len(hits)), key=lambda j: (scores[j].score, -j))
         good = [j for j in cited if _supports(scores[j], scores[best].score)]
@@ -63,8 +65,9 @@ def check_citations(retriever: Retriever, raw: str, hits: tuple[Hit, ...] | list
                 flags.append(f"moved citation [{', '.join(str(j + 1) for j in cited)}] to "
                              f"[{best + 1}]: {claim[:60]}")
             good = [best]
-        elif not good and cited:
-            flags.append(f"removed citation: no passage supports \u201c{claim[:60]}\u201d")
+        elif not good:
+            what = "removed citation" if cited or _MARKERS.search(sentences[i]) else "uncited"
+            flags.append(f"{what}: no passage supports \u201c{claim[:60]}\u201d")
         if _figures(claim) and not any(scores[j].figures_ok for j in good):
             flags.append(f"figure not found in the cited passages: {claim[:60]}")
         markers = []
@@ -79,6 +82,10 @@ def check_citations(retriever: Retriever, raw: str, hits: tuple[Hit, ...] | list
         for j, marker in sorted(numbered.items(), key=lambda item: item[1])
     )
     return CheckedAnswer(" ".join(out), citations, tuple(flags))
+
+
+def _numbers(sentence: str) -> set[int]:
+    return {int(n) for group in _MARKERS.findall(sentence) for n in group.split(",")}
 
 
 def _cited(sentence: str, n: int) -> list[int]:

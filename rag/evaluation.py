@@ -173,7 +173,8 @@ def token_f1(text: str, answers: Sequence[str]) -> float:
     """Best token F1 of `text` against the acceptable answers, on Korean morphemes."""
     from .bm25 import tokenize_korean
 
-    predicted = tokenize_korean(text)
+    # Citation markers are not words of the answer.
+    predicted = tokenize_korean(re.sub(r"\s*\[\d+(?:\s*,\s*\d+)*\]", " ", text))
     best = 0.0
     for answer in answers:
         gold = tokenize_korean(answer)

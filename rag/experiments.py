@@ -56,7 +56,7 @@ def run_evaluation(config: Config, qa_path: Path, mode: str = "retrieval",
         raise QueryError(f"no question in {qa_path} has language {lang!r}")
     started = time.perf_counter()
     base = Retriever(config)
-    base.search("warm-up", k=1)
+    base.search("모델 준비", k=1)  # Korean: a warm-up must not cost a translation
     texts = [c.text for c in base.index.chunks]
     can_translate = config.translate != "off" and llm_available(config)[0]
     runs = []

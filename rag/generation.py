@@ -21,6 +21,7 @@ from .citations import check_citations
 from .retrieval import Hit, Retriever, SearchResult
 
 NOT_FOUND_MARK = "NOT_FOUND"
+_FENCE = re.compile(r"<(?=/?\s*passage)", re.IGNORECASE)
 _LANGUAGE_NAME = {"ko": "Korean (한국어)", "en": "English"}
 
 SYSTEM_PROMPT = """You answer questions about policy reports, using only the numbered passages \
@@ -66,7 +67,7 @@ def build_messages(question: str, evidence: list[tuple[Hit, list[ScoredSentence]
     for i, (_, sentences) in enumerate(evidence, 1):
         text = " ".join(" ".join(s.text.split()) for s in sentences)
         # A passage cannot close its own fence, so it cannot pose as the question.
-        text = text.replace("<passage", "‹passage").replace("</passage", "‹/passage")
+        text = _FENCE.sub("‹", text)
         blocks.append(f'<passage id="{i}">\n{text}\n</passage>')
     system = SYSTEM_PROMPT.format(language=_LANGUAGE_NAME[language], not_found=NOT_FOUND_MARK)
     user = "Passages:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
@@ -88,23 +89,26 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
     messages = build_messages(result.query, evidence_groups, language)
     t0 = time.perf_counter()
     pieces: list[str] = []
-    pending = ""
+    shown = 0
     for piece in generator.stream(messages, config.llm_max_tokens):
         if not pieces:
             timings["first_token"] = _ms(t0)
         pieces.append(piece)
-        # Markers are shown only after checking, so hold back a possibly open "[..".
-        pending += piece
-        visible, pending = _split_unfinished(pending)
-        visible = _strip_markers(visible)
-        so_far = "".join(pieces).strip()
-        # Hold "NOT_FOUND" back: it is a verdict, not text to show.
-        if visible and not NOT_FOUND_MARK.startswith(so_far[:9]) and \
-                NOT_FOUND_MARK not in so_far:
-            yield Token(visible)
+        text = "".join(pieces)
+        if NOT_FOUND_MARK in text:
+            continue
+        # Show everything but a tail that may still become a marker "[1]" (markers are
+        # shown only once checked) or the NOT_FOUND verdict (not text for the reader).
+        ready = len(text) - _held_back(text)
+        if ready > shown:
+            visible = _strip_markers(text[shown:ready])
+            shown = ready
+            if visible:
+                yield Token(visible)
     timings["generation"] = _ms(t0)
     raw = "".join(pieces).strip()
-    if NOT_FOUND_MARK in raw or not raw or raw.strip(" .") in NOT_FOUND.values():
+    if NOT_FOUND_MARK in raw or not raw or \
+            raw.strip(" .") in {v.rstrip(".") for v in NOT_FOUND.values()}:
         answer = abstain(result, language, "llm", evidence)
         return _finish(answer, timings, ("model: not in the passages",))
     t0 = time.perf_counter()
@@ -126,9 +130,16 @@ def _finish(answer: Answer, timings: dict[str, float], flags: tuple[str, ...] = 
 _OPEN_MARKER = re.compile(r"\[[0-9,\s]*$")
 
 
-def _split_unfinished(text: str) -> tuple[str, str]:
-    match = _OPEN_MARKER.search(text)
-    return (text[: match.start()], text[match.start():]) if match else (text, "")
+def _held_back(text: str) -> int:
+    """How many trailing characters may still turn into a marker or the verdict."""
+    held = 0
+    if match := _OPEN_MARKER.search(text):
+        held = len(text) - match.start()
+    for n in range(min(len(text), len(NOT_FOUND_MARK)), 0, -1):
+        if NOT_FOUND_MARK.startswith(text[-n:]):
+            held = max(held, n)
+            break
+    return held
 
 
 def _strip_markers(text: str) -> str:

@@ -15,8 +15,6 @@ _PAIR = re.compile(
     r"((?:[가-힣A-Za-z0-9·]+\s){0,3}[가-힣][가-힣A-Za-z0-9·]*)"
     r"\s?\(\s*([A-Za-z][A-Za-z0-9 .,&'’\-+/]{0,60}?)\s*\)"
 )
-# Korean particles a term can end with before its parenthesis never belong to the term.
-_PARTICLE = re.compile(r"(은|는|이|가|을|를|의|에|에서|와|과|로|으로|도)$")
 _LEADING_NOISE = {"및", "등", "또는", "그리고", "중국", "미국", "자체", "기존", "국가"}
 
 
@@ -68,5 +66,7 @@ def _korean_term(prefix: str, english: str) -> str:
 def _looks_like_term(english: str) -> bool:
     # Years, page numbers and citations in parentheses are not terms.
     if re.fullmatch(r"[\d\s.,\-–~]+", english) or len(english) < 2:
+        return False
+    if re.fullmatch(r"(p|pp|vol|no|fig)\.?\s*[\d\-–]+", english, re.IGNORECASE):
         return False
     return not re.search(r"\b(19|20)\d\d\b", english)

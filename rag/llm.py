@@ -53,6 +53,12 @@ def _load_generator(url: str, model: str, timeout: float, cache_dir: Path, n_ctx
                     n_threads: int) -> Generator:
     if url:
         return OpenAIChatGenerator(url, model, timeout)
+    # Check the runtime before assembling the 1.1 GB model file it would read.
+    try:
+        importlib.import_module("llama_cpp")
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            f"llama-cpp-python is not installed; {INSTALL_HINT}") from exc
     return LlamaCppGenerator(assemble_gguf(cache_dir), n_ctx, n_threads)
 
 
@@ -168,7 +174,8 @@ class OpenAIChatGenerator:
         except urllib.error.HTTPError as exc:
             raise ModelUnavailableError(
                 f"the LLM endpoint {self.base_url} answered HTTP {exc.code} "
-                f"({exc.read()[:200].decode(errors='replace')}); check RAG_LLM_URL and "
+                f"({' '.join(exc.read()[:200].decode(errors='replace').split())}); "
+                "check RAG_LLM_URL and "
                 "RAG_LLM_MODEL"
             ) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:

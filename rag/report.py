@@ -31,6 +31,8 @@ def write_report(result: dict[str, Any], out_dir: Path, index: Index) -> Path:
                   "### Latency by stage (ms)", "", *latency_table(result["answers"])]
     lines += ["", "## Failed retrievals (default configuration, evidence not in top 5)", ""]
     default = next(r for r in result["retrieval"] if r["label"] == "default")
+    if all(row["recall@5"] == 1 for row in default["per_query"]):
+        lines.append("None.")
     for row in default["per_query"]:
         if row["recall@5"] < 1:
             item = items[row["id"]]

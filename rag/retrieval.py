@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import logging
 import math
 import time
 from collections.abc import Collection
@@ -14,12 +15,14 @@ import numpy as np
 from .bm25 import tokenize_korean
 from .config import Config
 from .embedding import Embedder, load_embedder
-from .errors import QueryError
+from .errors import ModelUnavailableError, QueryError
 from .fusion import Ranking, fuse
 from .glossary import Term, expand_query, mine_glossary
 from .language import detect_language
 from .store import Index, build_settings, check_dimension, load_index
 from .translation import Translator
+
+log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "bm25")
 _QUERY_CACHE = 512
@@ -241,23 +244,32 @@ class Retriever:
         if language != "ko" and self._translation_enabled():
             t0 = time.perf_counter()
             found = expand_query(query, self.glossary) if self.config.glossary else []
-            korean, cached = self.translator.translate(query, found)
+            try:
+                korean, cached = self.translator.translate(query, found)
+            except ModelUnavailableError as exc:
+                if self.config.translate == "on":
+                    raise
+                # "auto" asked for translation only where it works: search without it.
+                log.warning("searching without translation: %s", exc)
+                korean, cached = "", False
+                variants.append({"kind": "translation", "error": str(exc), "retrievers": []})
             timings["translation"] = _ms(t0)
             variant: dict[str, Any] = {"kind": "translation", "text": korean, "cached": cached,
                                        "retrievers": []}
-            if mode in ("hybrid", "dense"):
+            if korean and mode in ("hybrid", "dense"):
                 rankings.append(_dense_ranking(index, self.embed_query(korean), depth, allowed,
                                                self.config.dense_weight
                                                * self.config.translation_weight))
                 variant["retrievers"].append("dense")
-            if mode in ("hybrid", "bm25"):
+            if korean and mode in ("hybrid", "bm25"):
                 translated_terms = tokenize_korean(korean)
                 rankings.append(_bm25_ranking(index, translated_terms, depth, allowed,
                                               self.config.bm25_weight
                                               * self.config.translation_weight))
                 variant["retrievers"].append("bm25")
                 variant["bm25_terms"] = translated_terms
-            variants.append(variant)
+            if korean:
+                variants.append(variant)
         t0 = time.perf_counter()
         if len(rankings) == 1:
             # One retriever alone keeps its own scores (cosine or BM25), not fused ones.

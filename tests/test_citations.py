@@ -57,10 +57,6 @@ def test_marker_pointing_at_no_passage_is_dropped(retriever, hits):
     assert [c.chunk_id for c in checked.citations] == [hits[1].chunk_id]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: citations.py check_citations flags a removed marker "
-                   "only when it was in range (`elif not good and cited`); an unsupported "
-                   "sentence whose only marker is out of range ([9]) or missing is kept "
-                   "without any flag")
 def test_unsupported_sentence_with_out_of_range_marker_is_flagged(retriever, hits):
     raw = f"{YIELD} [2]. 대학들은 학생 모집을 늘리고 있다 [9]."
     checked = check_citations(retriever, raw, hits)

@@ -40,6 +40,14 @@ def retriever(shared_index) -> Retriever:
 
 
 @pytest.fixture(scope="module")
+def lenient(retriever) -> Retriever:
+    """The same index with no evidence threshold for English: the hashing embedder cannot
+    match English to Korean, and these tests are about what the LLM is asked and says."""
+    config = retriever.config.replace(abstain_min_sentence_english=0.0)
+    return Retriever(config, index=retriever.index, embedder=retriever.embedder)
+
+
+@pytest.fixture(scope="module")
 def planted(tmp_path_factory) -> Retriever:
     root = tmp_path_factory.mktemp("planted")
     write_corpus(root / "corpus", {**CORPUS, "notice.txt": PLANTED})
@@ -90,10 +98,6 @@ def test_streamed_text_is_the_answer_without_markers(retriever):
     assert strip(streamed) == strip(answer.answer)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: generation.py generate_answer drops a first piece "
-                   "that is a prefix of NOT_FOUND (\"N\" of \"NVIDIA\"): the held-back text is "
-                   "consumed from `pending` but never yielded once the answer turns out not to "
-                   "be the verdict")
 def test_streamed_text_keeps_a_first_piece_that_only_looks_like_the_verdict(retriever):
     generator = ScriptedGenerator("N", "VIDIA가 아니라 화웨이는 어센드 910C 칩의 수율을 40%까지 "
                                   "높였음 [1].")
@@ -120,9 +124,6 @@ def test_not_found_verdict_abstains_and_is_never_streamed(retriever, pieces):
     assert answer.mode == "llm"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: generation.py generate_answer streams the start of "
-                   "the verdict (\"NOT_\") when the model writes anything before it: the "
-                   "hold-back only checks whether the whole output so far is a prefix of NOT_FOUND")
 def test_verdict_after_other_text_is_not_streamed(retriever):
     generator = ScriptedGenerator("죄송합니다. ", "NOT_", "FOUND")
     _, streamed, answer = ask(retriever, YIELD_Q, generator)
@@ -130,15 +131,25 @@ def test_verdict_after_other_text_is_not_streamed(retriever):
     assert "NOT" not in streamed
 
 
-@pytest.mark.xfail(strict=True, reason="bug: generation.py generate_answer compares "
-                   "raw.strip(' .') with NOT_FOUND.values(), which end in '.', so the model "
-                   "writing the not-found sentence itself never counts as its verdict")
 @pytest.mark.parametrize(("question", "language"), [
     (YIELD_Q, "ko"), ("How far did Huawei raise the Ascend 910C yield?", "en")])
-def test_model_writing_the_not_found_sentence_is_its_verdict(retriever, question, language):
-    _, _, answer = ask(retriever, question, ScriptedGenerator(NOT_FOUND[language]))
+def test_model_writing_the_not_found_sentence_is_its_verdict(lenient, question, language):
+    generator = ScriptedGenerator(NOT_FOUND[language])
+    _, _, answer = ask(lenient, question, generator)
+    assert len(generator.calls) == 1
     assert answer.abstained
     assert MODEL_VERDICT in answer.flags
+
+
+@pytest.mark.parametrize("question", ["일본의 AI 예산은 얼마인가?",
+                                      "What did the reports say about the Mars colony?"])
+def test_weak_evidence_abstains_without_asking_the_model(retriever, question):
+    generator = ScriptedGenerator("HACKED [1].")
+    events, streamed, answer = ask(retriever, question, generator)
+    assert generator.calls == []
+    assert answer.abstained and answer.mode == "llm"
+    assert streamed == answer.answer == NOT_FOUND[answer.language]
+    assert answer.citations == () and answer.closest == events[0].hits[:3]
 
 
 def test_answer_no_passage_supports_abstains(retriever):
@@ -157,10 +168,10 @@ def test_misnumbered_marker_is_fixed_in_the_final_answer(retriever):
     assert answer.flags[0].startswith("moved citation [4] to [1]")
 
 
-def test_english_answer_is_checked_too(retriever):
+def test_english_answer_is_checked_too(lenient):
     question = "How far did Huawei raise the Ascend 910C yield?"
     generator = ScriptedGenerator("Huawei raised the 910C yield to 40% [1].")
-    _, streamed, answer = ask(retriever, question, generator)
+    _, streamed, answer = ask(lenient, question, generator)
     assert streamed == "Huawei raised the 910C yield to 40%."
     assert answer.language == "en" and not answer.abstained
     assert answer.answer == "Huawei raised the 910C yield to 40%. [1]"
@@ -177,9 +188,9 @@ def test_korean_question_asks_for_a_korean_answer(retriever):
     assert messages[1]["content"].endswith(f"Question: {YIELD_Q}")
 
 
-def test_mixed_question_asks_for_an_english_answer(retriever):
+def test_mixed_question_asks_for_an_english_answer(lenient):
     generator = ScriptedGenerator("NOT_FOUND")
-    _, _, answer = ask(retriever, "화웨이 어센드 910C yield is what?", generator)
+    _, _, answer = ask(lenient, "화웨이 어센드 910C yield is what?", generator)
     assert "Write the answer in English" in generator.calls[0]["messages"][0]["content"]
     assert answer.answer == NOT_FOUND["en"]
 

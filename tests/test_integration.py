@@ -74,3 +74,39 @@ def test_cli_search_json_with_the_real_model(real_index: Config) -> None:
     result = json.loads(out.stdout)
     assert "560만 달러" in result["hits"][0]["text"]
     assert result["hits"][0]["doc_id"] == "kistep-global-ai-china-2025"
+
+
+def test_eval_matches_a_recomputation_from_search_batch(real_index: Config, tmp_path: Path
+                                                        ) -> None:
+    """`rag eval` numbers equal recall/MRR recomputed by hand from `rag search --batch`."""
+    from rag.evaluation import normalize
+    from rag.experiments import run_evaluation
+
+    config = real_index.replace(translate="off")
+    qa = ROOT / "eval" / "qa.jsonl"
+    items = [i for i in load_qa(qa) if i.answerable]
+    batch = tmp_path / "questions.jsonl"
+    batch.write_text("\n".join(json.dumps({"id": i.id, "question": i.question},
+                                          ensure_ascii=False) for i in items) + "\n",
+                     encoding="utf-8")
+    env = {**os.environ, "RAG_INDEX_DIR": str(config.index_dir), "RAG_TRANSLATE": "off"}
+    out = subprocess.run([sys.executable, "-m", "rag.cli", "search", "--batch", str(batch),
+                          "-k", "10"], capture_output=True, text=True, env=env, cwd=ROOT,
+                         timeout=600, check=False)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [line["id"] for line in lines] == [i.id for i in items]
+    by_id = {i.id: i for i in items}
+    ranks = {}
+    for line in lines:
+        evidence = normalize(by_id[line["id"]].evidence)
+        ranks[line["id"]] = next((h["rank"] for h in line["hits"]
+                                  if evidence in normalize(h["text"])), None)
+    result = run_evaluation(config, qa, "retrieval", with_ablations=False)
+    default = result["retrieval"][-1]
+    for lang in ("ko", "en"):
+        ids = [i.id for i in items if i.lang == lang]
+        recall5 = sum(1 for i in ids if ranks[i] and ranks[i] <= 5) / len(ids)
+        mrr = sum(1 / ranks[i] for i in ids if ranks[i]) / len(ids)
+        assert default["by_lang"][lang]["recall@5"] == pytest.approx(recall5, abs=1e-4)
+        assert default["by_lang"][lang]["mrr@10"] == pytest.approx(mrr, abs=1e-4)

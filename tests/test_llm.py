@@ -42,7 +42,7 @@ class ChatStub:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 stub.requests.append({"path": self.path, "headers": dict(self.headers),
                                       "body": json.loads(body)})
@@ -287,8 +287,9 @@ def test_an_endpoint_is_available_without_llama_cpp(monkeypatch, tmp_path):
 
 def test_local_generator_without_llama_cpp_names_the_install_script(monkeypatch):
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
-    with pytest.raises(ModelUnavailableError, match="scripts/install-llm.sh"):
+    with pytest.raises(ModelUnavailableError) as info:
         LlamaCppGenerator(Path("model.gguf"))
+    assert "scripts/install-llm.sh" in str(info.value)
 
 
 def test_local_generator_that_cannot_load_names_the_file(monkeypatch, tmp_path):

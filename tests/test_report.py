@@ -1,0 +1,141 @@
+"""The evaluation report: Markdown tables, failed questions, metrics.json and the plots."""
+
+import json
+
+import pytest
+from test_experiments import QA, write_qa
+
+from rag.experiments import run_evaluation
+from rag.report import answer_table, latency_table, retrieval_table, write_report
+from rag.retrieval import Retriever
+
+PNG = b"\x89PNG\r\n\x1a\n"
+# Evidence no passage holds: this question always fails retrieval (and has a "|" to escape).
+MISSING = {"id": "ko-miss", "lang": "ko", "question": "인터넷 플러스 | 전략은 언제 발표되었나?",
+           "doc": "alpha", "evidence": "2016년에 발표", "answers": ["2016년"], "type": "fact"}
+
+
+@pytest.fixture(scope="module")
+def setup(shared_index, tmp_path_factory):
+    config = shared_index.replace(translate="off")
+    qa = write_qa(tmp_path_factory.mktemp("qa") / "qa.jsonl", [*QA, MISSING])
+    return config, qa, Retriever(config).index
+
+
+@pytest.fixture(scope="module")
+def extractive(setup, tmp_path_factory):
+    config, qa, index = setup
+    result = run_evaluation(config, qa, "extractive")
+    out = tmp_path_factory.mktemp("report-extractive")
+    return result, write_report(result, out / "deep" / "er", index)
+
+
+@pytest.fixture(scope="module")
+def retrieval(setup, tmp_path_factory):
+    config, qa, index = setup
+    result = run_evaluation(config, qa, "retrieval")
+    return result, write_report(result, tmp_path_factory.mktemp("report-retrieval"), index)
+
+
+def section(text: str, heading: str) -> str:
+    """The lines under `heading` up to the next heading of any level."""
+    after = text.split(heading + "\n", 1)[1]
+    lines = []
+    for line in after.splitlines():
+        if line.startswith("#"):
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def test_report_files_are_written(extractive):
+    result, path = extractive
+    folder = path.parent
+    assert path.name == "report.md"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "latency.png", "metrics.json", "recall_at_k.png", "report.md"]
+    assert json.loads((folder / "metrics.json").read_text(encoding="utf-8")) == result
+    for name in ("recall_at_k.png", "latency.png"):
+        data = (folder / name).read_bytes()
+        assert data.startswith(PNG) and len(data) > 2000
+
+
+def test_report_has_the_tables(extractive):
+    result, path = extractive
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(f"# Evaluation: {result['qa']}\n")
+    assert "Mode `extractive`, model `hash`" in text
+    table = section(text, "## Retrieval")
+    assert "| run | lang | n | R@1 | R@3 | R@5 | R@10 | MRR@10 | nDCG@10 | p50 ms |" in table
+    for label in ("dense", "bm25", "hybrid", "hybrid+glossary", "default"):
+        for lang in ("en", "ko"):
+            assert f"| {label} | {lang} | " in table
+    assert "![recall_at_k.png](recall_at_k.png)" in table
+    assert "![latency.png](latency.png)" in table
+    answers = section(text, "## Answers")
+    assert "| lang | answerable | answer contains | token F1 |" in answers
+    assert "| ko | 5 | " in answers and "| en | 2 | " in answers
+    latency = section(text, "### Latency by stage (ms)")
+    assert "| retrieval |" in latency and "| total |" in latency
+    assert "Peak RSS:" in latency
+
+
+def test_failed_retrievals_are_listed_with_what_was_found(extractive):
+    result, path = extractive
+    text = path.read_text(encoding="utf-8")
+    failed = section(text, "## Failed retrievals (default configuration, evidence not in top 5)")
+    default = next(r for r in result["retrieval"] if r["label"] == "default")
+    misses = [r["id"] for r in default["per_query"] if r["recall@5"] < 1]
+    assert "ko-miss" in misses
+    for row in default["per_query"]:
+        assert (f"**{row['id']}**" in failed) == (row["id"] in misses)
+    line = next(ln for ln in failed.splitlines() if "**ko-miss**" in ln)
+    assert "인터넷 플러스 \\| 전략은" in line  # the table-breaking "|" is escaped
+    assert "“2016년에 발표”" in line and "reciprocal rank 0.00" in line
+    # The top three passages retrieved instead are shown under it.
+    retrieved = next(r for r in default["per_query"] if r["id"] == "ko-miss")["retrieved"]
+    shown = failed.split("**ko-miss**", 1)[1].splitlines()[1:4]
+    assert [s.strip().split(" ")[1] for s in shown] == retrieved[:3]
+
+
+def test_failed_answers_say_why(extractive):
+    result, path = extractive
+    failed = section(path.read_text(encoding="utf-8"), "## Failed answers")
+    rows = {r["id"]: r for r in result["answers"]["per_query"]}
+    for qid, row in rows.items():
+        ok = (row["answerable"] and row["contains"] and all(row["citations_correct"])) or (
+            not row["answerable"] and row["abstained"])
+        assert (f"**{qid}**" in failed) == (not ok), qid
+    assert "**ko-miss** (" in failed
+    assert "**un-ko-1**" not in failed  # it abstained, as it should
+    assert "**ko-2**" not in failed
+
+
+def test_retrieval_report_has_no_answer_sections(retrieval):
+    _, path = retrieval
+    text = path.read_text(encoding="utf-8")
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "metrics.json", "recall_at_k.png", "report.md"]
+    assert "## Answers" not in text and "## Failed answers" not in text
+    assert "latency.png" not in text
+    assert "## Failed retrievals" in text and "**ko-miss**" in text
+
+
+def test_tables_render_missing_values_as_dashes():
+    answers = {"by_lang": {"en": {
+        "n_answerable": 0, "answer_contains": None, "token_f1": None,
+        "citation_precision": None, "citations": 0, "false_abstention": None,
+        "n_unanswerable": 1, "abstention_recall": 0.0, "abstention_precision": None}},
+        "latency_ms": {"total": {"p50": 1.25, "p95": 3.0, "n": 2}}, "peak_rss_mb": 10.0}
+    assert answer_table(answers)[-1] == "| en | 0 | – | – | – | – | 1 | 0.000 | – |"
+    assert latency_table(answers) == ["| stage | p50 | p95 | n |", "|---|---:|---:|---:|",
+                                      "| total | 1.2 | 3.0 | 2 |", "", "Peak RSS: 10.0 MB."]
+
+
+def test_retrieval_table_has_a_row_per_run_and_language(retrieval):
+    result, _ = retrieval
+    rows = retrieval_table(result)
+    assert len(rows) == 2 + sum(len(r["by_lang"]) for r in result["retrieval"])
+    default_ko = result["retrieval"][-1]["by_lang"]["ko"]
+    assert rows[-1].startswith(f"| default | ko | {default_ko['n']} | "
+                               f"{default_ko['recall@1']:.3f} | ")

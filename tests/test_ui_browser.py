@@ -1,0 +1,337 @@
+"""The chat UI: its handlers on a tiny index, then the real app in Debian's Chromium.
+
+The first part drives ui.ReportApp directly (hashing embedder, no server, no browser).
+The second part (integration) starts `python ui.py` on a free port with an index built
+from the real reports, asks in Korean and English in headless Chromium through Selenium,
+checks the citations, the highlighted passage and a marker click, adds a report holding
+HTML and script, and calls the API with gradio_client. UI_SCREENSHOT_DIR=docs keeps the
+screenshot of the answered questions as docs/screenshot.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import ui
+from rag.answer import Answer
+from rag.config import Config
+from rag.errors import CorpusError
+from rag.retrieval import SearchResult
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+XSS_TITLE = "제주 감귤 농업 <b onmouseover=alert(3)>보고서</b> 현황"
+XSS_REPORT = f"""{XSS_TITLE}
+
+1 개요
+- 제주 감귤 수확량은 2024년에 17% 증가했음 <script>alert(1)</script> <img src=x onerror=alert(2)>
+- 감귤 농가의 스마트팜 도입률은 12%였음
+"""
+ANSWER_KEYS = set(Answer("q", "a", (), False, "extractive", "ko").to_dict())
+SEARCH_KEYS = set(SearchResult("q", "hybrid", ()).to_dict())
+
+
+# --- the handlers, without a server ---------------------------------------------------
+
+@pytest.fixture
+def app(built_config: Config) -> ui.ReportApp:
+    return ui.ReportApp(built_config)
+
+
+def _last(events):
+    *_, last = events
+    return last
+
+
+def test_a_chat_turn_streams_then_shows_the_cited_answer(app) -> None:
+    events = list(app.respond("화웨이 어센드 910C 칩의 수율은?", [], [], "extractive", 5, [],
+                              True))
+    assert len(events) >= 3  # placeholder, retrieved passages, answer
+    assert "searching" in events[0][0][-1]["content"]
+    assert "retrieved passages" in events[1][1]
+    chat, panel, turns = _last(events)
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    assert "40%" in chat[-1]["content"]
+    assert 'class="cite" href="#src-1-1"' in chat[-1]["content"]
+    assert 'id="src-1-1"' in panel and '<mark class="quote">' in panel
+    assert turns[-1]["ok"] and turns[-1]["resolved"] == "화웨이 어센드 910C 칩의 수율은?"
+
+
+def test_a_follow_up_is_resolved_and_shown(app) -> None:
+    _, _, turns = _last(app.respond("화웨이 어센드 910C 칩의 수율은?", [], [], "extractive", 5,
+                                    [], True))
+    chat, panel, turns = _last(app.respond("910B는?", [], turns, "extractive", 5, [], True))
+    assert turns[-1]["resolved"] == "화웨이 어센드 910B 칩의 수율은?"
+    assert "↪ 화웨이 어센드 910B 칩의 수율은?" in chat[-1]["content"]
+    assert 'id="turn-2" open' in panel and 'id="turn-1"' in panel
+
+
+def test_an_abstained_answer_shows_the_closest_passages(app) -> None:
+    chat, panel, _ = _last(app.respond("일본의 AI 예산은 얼마인가?", [], [], "extractive",
+                                       5, [], True))
+    assert "근거를 찾지 못했습니다" in chat[-1]["content"]
+    assert "closest passages" in chat[-1]["content"] and 'class="cite"' not in chat[-1]["content"]
+    assert "closest passages (no answer found)" in panel and 'id="near-1-1"' in panel
+
+
+def test_library_errors_are_shown_as_warnings(app) -> None:
+    with pytest.warns(UserWarning):
+        chat, _, turns = _last(app.respond("수율은?", [], [], "extractive", 5, ["nope"], True))
+    assert "unknown document id" in chat[-1]["content"] and "answer error" in chat[-1]["content"]
+    assert turns == []
+
+
+def test_api_functions_return_the_cli_json(app) -> None:
+    assert set(app.ask("화웨이 어센드 910C 칩의 수율은?")) == ANSWER_KEYS
+    result = app.search("화웨이 어센드 910C 칩의 수율은?", k=2)
+    assert set(result) == SEARCH_KEYS and len(result["hits"]) == 2
+
+
+def test_an_uploaded_report_is_indexed_and_searchable_at_once(app, tmp_path) -> None:
+    upload = tmp_path / "up" / "제주 <img src=x onerror=alert(1)>.txt"
+    upload.parent.mkdir()
+    upload.write_bytes(XSS_REPORT.encode("cp949"))  # a legacy Korean encoding is fine
+    plain = app.retriever(robust=False)
+    assert plain is app.retriever(robust=False) and plain.index is app.base.index
+    message = app.add_report(str(upload))
+    name = "제주-img-src-x-onerror-alert-1.txt"
+    assert (app.config.corpus_dir / name).is_file() and name in message
+    assert "searchable" in message
+    hits = app.search("제주 감귤 수확량", k=1)["hits"]
+    assert hits[0]["doc_id"] == "제주-img-src-x-onerror-alert-1"
+    assert any(doc_id == hits[0]["doc_id"] for _, doc_id in app.doc_choices())
+    assert app.retriever(robust=False).search("제주 감귤 수확량", k=1).hits[0].doc_id == \
+        hits[0]["doc_id"]
+    # The same text again is refused; so are binary files and other suffixes.
+    with pytest.raises(CorpusError, match="same text"):
+        app.add_report(str(upload))
+    binary = tmp_path / "up" / "data.txt"
+    binary.write_bytes(b"\x00\x01\x02 binary")
+    with pytest.raises(CorpusError, match="binary"):
+        app.add_report(str(binary))
+    pdf = tmp_path / "up" / "report.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    with pytest.raises(CorpusError, match="not a text report"):
+        app.add_report(str(pdf))
+
+
+@pytest.mark.parametrize(("name", "safe"), [
+    ("report.txt", "report.txt"),
+    ("../../etc/passwd.md", "passwd.md"),
+    ("C:\\Users\\x\\보고서 2025.TXT", "보고서-2025.txt"),
+    ('<script>alert("x")</script>.txt', "script.txt"),
+    (".hidden.txt", "hidden.txt"),
+    ("....txt", "report.txt"),
+])
+def test_safe_report_name(name, safe) -> None:
+    assert ui.safe_report_name(name) == safe
+
+
+@pytest.mark.parametrize("name", ["report.pdf", "report", "archive.txt.gz"])
+def test_safe_report_name_refuses_other_files(name) -> None:
+    with pytest.raises(CorpusError):
+        ui.safe_report_name(name)
+
+
+def test_language_robust_retrieval_off_searches_english_as_typed() -> None:
+    config = Config()
+    assert ui.robust_config(config, True) is config
+    off = ui.robust_config(config, False)
+    assert not off.glossary and off.english_bm25_weight == 1.0
+    assert getattr(off, "translate", "off") == "off"
+
+
+# --- the real app in a real browser ---------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent; install Debian's chromium and chromium-driver")
+    root = tmp_path_factory.mktemp("ui")
+    corpus = shutil.copytree(ROOT / "corpus", root / "corpus")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_INDEX_DIR=str(root / "index"), RAG_CORPUS_DIR=str(corpus),
+               PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False")
+    log_path = root / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "ui.py"), "--port", str(port)],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(1)
+        yield url, root
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-quic", "--window-size=1280,900",
+                f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1280, "height": 900, "deviceScaleFactor": 1,
+                            "mobile": False})
+    try:
+        driver.get(server[0])
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _ask(driver, question: str, timeout: float = 180):
+    """Type a question, wait for its final answer, return that answer element."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    done = "#chat .answer:not(.streaming)"
+    before = len(driver.find_elements(By.CSS_SELECTOR, done))
+    box = WebDriverWait(driver, 60).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#question textarea"))
+    box.send_keys(question)
+    box.send_keys(Keys.ENTER)
+    WebDriverWait(driver, timeout).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, done)) > before)
+    answer = driver.find_elements(By.CSS_SELECTOR, done)[-1]
+    assert "error" not in answer.get_attribute("class"), answer.text
+    return answer
+
+
+def _screenshot(driver, tmp: Path, name: str, keep: bool = False) -> None:
+    driver.save_screenshot(str(tmp / name))
+    if keep and (out := os.environ.get("UI_SCREENSHOT_DIR")):
+        Path(out).mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp / name, Path(out) / name)
+
+
+def _no_alert(driver) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert  # noqa: B018
+
+
+@pytest.mark.integration
+def test_korean_and_english_questions_in_the_browser(server, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    answer = _ask(browser, "화웨이 어센드 910C 칩의 생산 수율은?")
+    assert "40%" in answer.text
+    markers = answer.find_elements(By.CSS_SELECTOR, "a.cite")
+    assert markers and re.fullmatch(r"\[\d+\]", markers[0].text)
+    quote = browser.find_element(By.CSS_SELECTOR, "#turn-1 .source mark.quote")
+    assert "40%" in quote.text
+
+    english = _ask(browser, "How much did DeepSeek spend to develop its V3 model?")
+    assert english.find_elements(By.CSS_SELECTOR, "a.cite"), english.text
+    assert browser.find_elements(By.CSS_SELECTOR, "#turn-2 .source mark.quote")
+
+    # The first answer's marker brings its passage up: the turn opens, the card is
+    # outlined and scrolled into the sources panel's view.
+    first = browser.find_element(By.CSS_SELECTOR, "#chat a.cite[href='#src-1-1']")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", first)
+    first.click()
+    card = browser.find_element(By.ID, "src-1-1")
+    WebDriverWait(browser, 10).until(lambda d: "active" in card.get_attribute("class"))
+    assert browser.find_element(By.ID, "turn-1").get_attribute("open") is not None
+    time.sleep(1)  # the smooth scroll
+    visible = browser.execute_script(
+        "const c = arguments[0].getBoundingClientRect();"
+        "const p = document.getElementById('sources-panel').getBoundingClientRect();"
+        "return c.top >= p.top - 1 && c.top < p.bottom && c.top >= 0 &&"
+        " c.top < window.innerHeight;", card)
+    assert visible
+    assert card.find_element(By.CSS_SELECTOR, "mark.quote").is_displayed()
+    # The whole conversation from its first question, for the screenshot.
+    browser.execute_script(
+        "document.querySelectorAll('#chat *').forEach((e) => {"
+        " if (e.scrollHeight > e.clientHeight + 4) e.scrollTop = 0; });")
+    time.sleep(0.5)
+    _screenshot(browser, server[1], "screenshot.png", keep=True)
+    _no_alert(browser)
+
+
+@pytest.mark.integration
+def test_the_api_returns_the_cli_json(server) -> None:
+    from gradio_client import Client
+
+    client = Client(server[0], verbose=False)
+    answer = client.predict("화웨이 어센드 910C 칩의 생산 수율은?", api_name="/ask")
+    assert set(answer) == ANSWER_KEYS
+    assert "40%" in answer["answer"] and answer["citations"]
+    result = client.predict("화웨이 어센드 910C", k=3, api_name="/search")
+    assert set(result) == SEARCH_KEYS and len(result["hits"]) == 3
+    assert set(result["hits"][0]) >= {"rank", "score", "chunk_id", "doc_id", "title", "section",
+                                      "start", "end", "text"}
+
+
+@pytest.mark.integration
+def test_an_uploaded_report_is_searchable_and_shown_as_text(server, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    upload = server[1] / "upload" / "<img src=x onerror=alert(1)>.txt"
+    upload.parent.mkdir()
+    upload.write_bytes(XSS_REPORT.encode("cp949"))
+    field = browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
+    field.send_keys(str(upload))
+    status = browser.find_element(By.ID, "upload-status")
+    WebDriverWait(browser, 120).until(lambda d: "added" in status.text or "⚠" in status.text)
+    assert "searchable" in status.text, status.text
+
+    answer = _ask(browser, "제주 감귤 수확량은 2024년에 얼마나 증가했나?")
+    assert "17%" in answer.text
+    turn = browser.find_elements(By.CSS_SELECTOR, "#sources-panel details.turn[open]")[0]
+    assert "<script>alert(1)</script>" in turn.text
+    assert "<b onmouseover=alert(3)>" in turn.text
+    for root in ("#sources-panel", "#chat", "#app-header", "#controls"):
+        html = browser.find_element(By.CSS_SELECTOR, root).get_attribute("innerHTML")
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert not browser.find_elements(
+            By.CSS_SELECTOR, f"{root} script, {root} [onerror], {root} [onmouseover]")
+    _screenshot(browser, server[1], "upload.png")
+    _no_alert(browser)
