@@ -26,10 +26,11 @@ llm: setup
 # Debian's Chromium and ChromeDriver for the browser test (a test tool's own browser
 # download cannot work offline), and CJK fonts so Korean renders in screenshots.
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	  && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    chromium chromium-driver fonts-noto-cjk >/dev/null; }
+	    --no-install-recommends chromium chromium-driver fonts-noto-cjk >/dev/null; }
 
 # Build the index and open the chat UI on http://127.0.0.1:7860.
 run: setup
@@ -42,11 +43,11 @@ ask: setup
 	$(BIN)/rag ask "$(QUESTION)"
 
 test: setup llm browser
-	$(BIN)/ruff check rag tests
+	$(BIN)/ruff check rag tests bench ui.py
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check rag tests
+	$(BIN)/ruff check rag tests bench ui.py
 
 clean:
 	rm -rf $(VENV) index .pytest_cache .ruff_cache

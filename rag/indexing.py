@@ -85,7 +85,8 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
             tokens.extend(index_terms(doc_chunks))
             fresh.extend(doc_chunks)
             vectors.extend([None] * len(doc_chunks))
-            doc_sentences = split_sentences(doc, encoding=config.token_encoding)
+            # Sentences up to a chunk's size, so each lies inside the chunks that hold it.
+            doc_sentences = split_sentences(doc, config.chunk_tokens, config.token_encoding)
             sentences.extend(doc_sentences)
             fresh_sentences.extend(doc_sentences)
             sentence_vectors.extend([None] * len(doc_sentences))

@@ -1,0 +1,486 @@
+"""The chat UI: ask about the reports, read the cited answer, check every source.
+
+    python ui.py [--host 127.0.0.1] [--port 7860] [--share]      (or: rag serve)
+
+Layout and event wiring only: answers come from rag.answer, follow-ups are resolved by
+rag.conversation, and every piece of HTML is built (and escaped) by rag.render. The API
+that gradio_client sees has two endpoints, ``ask`` and ``search``, returning the same JSON
+as ``rag ask --json`` and ``rag search --json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import threading
+import time
+import unicodedata
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+# Offline tool: no usage reporting, whatever gradio's defaults are.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr
+
+from rag import render
+from rag.answer import Done, Retrieved, Token, stream_answer
+from rag.config import Config
+from rag.conversation import resolve_followup
+from rag.corpus import SUFFIXES, make_doc_id, read_document
+from rag.errors import CorpusError, RagError
+from rag.indexing import build_index
+from rag.llm import llm_available
+from rag.retrieval import Retriever
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# Chat, uploads and API calls share one queue: a report being indexed never races a search.
+_QUEUE = "rag"
+
+EXAMPLES = [
+    "화웨이 어센드 910C 칩의 생산 수율은?",
+    "중국의 생성형 AI 특허 출원 수는 몇 건인가?",
+    "선전시의 AI 펀드 규모는?",
+    "How much did DeepSeek spend to develop its V3 model?",
+    "How many generative AI users did China have in February 2025?",
+]
+
+FONTS = ["Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Nanum Gothic", "Malgun Gothic",
+         "Apple SD Gothic Neo", "sans-serif"]
+
+CSS = """
+.gradio-container { --rag-font: "Noto Sans CJK KR", "Noto Sans KR", "NanumGothic",
+  "Nanum Gothic", "Malgun Gothic", "Apple SD Gothic Neo", sans-serif; }
+.gradio-container, .gradio-container .prose { font-family: var(--rag-font); }
+.answer, .question, .resolved, .note, #sources-panel, #sources-panel * {
+  word-break: keep-all; overflow-wrap: anywhere; }
+.panel-title { font-weight: 600; margin: 0; }
+#app-header h1 { font-size: 1.35rem; margin: 0; }
+#app-header .index-summary { color: var(--body-text-color-subdued); font-size: .85rem; }
+#sources-col { position: sticky; top: 8px; align-self: flex-start; }
+#sources-panel { max-height: calc(100vh - 40px); overflow-y: auto; padding-right: 4px; }
+#sources-panel .placeholder { color: var(--body-text-color-subdued); font-size: .9rem; }
+#sources-panel details.turn { margin-bottom: 6px; }
+#sources-panel details.turn > summary { cursor: pointer; font-weight: 600; padding: 4px 0;
+  line-height: 1.5; }
+#sources-panel .turn-no { color: var(--color-accent); margin-right: 4px; }
+#sources-panel .turn-heading { font-size: .8rem; color: var(--body-text-color-subdued);
+  margin: 4px 0; text-transform: none; }
+.source { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 10px 12px; margin: 8px 0; background: var(--background-fill-primary);
+  scroll-margin-top: 6px; transition: box-shadow .3s, border-color .3s; }
+.source header { display: flex; gap: 6px; align-items: baseline; }
+.source .label { font-weight: 700; color: var(--color-accent); white-space: nowrap; }
+.source .title { font-weight: 600; line-height: 1.4; }
+.source .section { color: var(--body-text-color-subdued); font-size: .82rem; margin-top: 2px; }
+.source .position { color: var(--body-text-color-subdued); font-size: .78rem; margin-top: 2px; }
+.source .position code { font-size: .74rem; }
+.source .docbar { position: relative; height: 4px; background: var(--neutral-200);
+  border-radius: 2px; margin: 4px 0 8px; }
+.source .docbar span { position: absolute; top: 0; height: 100%; border-radius: 2px;
+  background: var(--color-accent); }
+.source .passage { white-space: pre-wrap; font-size: .9rem; line-height: 1.7; }
+.source mark.quote { background: #fde68a; color: inherit; padding: 1px 0; border-radius: 2px; }
+.dark .source mark.quote { background: #92400e; }
+.source.active { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent); }
+.answer { line-height: 1.7; }
+.answer a.cite { font-weight: 700; text-decoration: none; color: var(--color-accent);
+  cursor: pointer; padding: 0 1px; }
+.answer a.cite:hover { text-decoration: underline; }
+.answer.error { color: var(--error-text-color, #b91c1c); }
+.answer .cursor { animation: blink 1s steps(2) infinite; margin-left: 1px; }
+.answer .status { color: var(--body-text-color-subdued); font-size: .85em; margin-left: 6px; }
+@keyframes blink { 50% { opacity: 0; } }
+.resolved { font-size: .82rem; color: var(--body-text-color-subdued); margin-bottom: 4px; }
+.note { font-size: .82rem; color: #b45309; margin-top: 4px; }
+.meta { font-size: .75rem; color: var(--body-text-color-subdued); margin-top: 6px; }
+"""
+
+# Clicking a marker [n] opens its turn's sources, scrolls its card into view and outlines it.
+# The markers are plain #anchor links as well, so they work without this handler.
+HEAD = """
+<script>
+(() => {
+  function show(id) {
+    const card = document.getElementById(id);
+    if (!card) return false;
+    for (let p = card.parentElement; p; p = p.parentElement) {
+      if (p.tagName === "DETAILS") p.open = true;
+    }
+    document.querySelectorAll(".source.active").forEach((e) => e.classList.remove("active"));
+    card.classList.add("active");
+    // Scroll the sources panel only, not the page (unless the panel is out of view).
+    const panel = document.getElementById("sources-panel");
+    if (panel && panel.contains(card)) {
+      const top = card.getBoundingClientRect().top - panel.getBoundingClientRect().top;
+      panel.scrollTo({top: panel.scrollTop + top - 6, behavior: "smooth"});
+      const box = panel.getBoundingClientRect();
+      if (box.bottom < 0 || box.top > window.innerHeight) panel.scrollIntoView({block: "nearest"});
+    } else {
+      card.scrollIntoView({behavior: "smooth", block: "start"});
+    }
+    return true;
+  }
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest ? event.target.closest("a.cite") : null;
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    show(link.dataset.target || (link.getAttribute("href") || "").replace(/^#/, ""));
+  }, true);
+})();
+</script>
+"""
+
+
+class ReportApp:
+    """What the UI's handlers share: the settings, one Retriever per setting, the LLM check."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.base = Retriever(config)
+        self._retrievers: dict[bool, Retriever] = {True: self.base}
+        self._lock = threading.Lock()
+        self.llm_ok, self.llm_reason = llm_available(config)
+
+    def retriever(self, robust: bool = True) -> Retriever:
+        """The Retriever for the language-robust setting; all share the loaded model."""
+        robust = bool(robust)
+        with self._lock:
+            if robust not in self._retrievers:
+                # Same index and model, other settings: nothing is loaded twice.
+                self._retrievers[robust] = Retriever(robust_config(self.config, robust),
+                                                     index=self.base.index,
+                                                     embedder=self.base.embedder)
+            return self._retrievers[robust]
+
+    def warm_up(self) -> None:
+        """Load the index and the model now, not on the first question."""
+        self.base.index  # noqa: B018
+        self.base.embed_query("인공지능")
+
+    def documents(self) -> list[tuple[str, str, int]]:
+        """(doc id, title, length) of every indexed report."""
+        return [(d.doc_id, d.title, len(d.text)) for d in self.base.index.documents.values()]
+
+    def doc_lengths(self) -> dict[str, int]:
+        return {doc_id: n for doc_id, _, n in self.documents()}
+
+    def doc_choices(self) -> list[tuple[str, str]]:
+        return [(f"{title} ({doc_id})", doc_id) for doc_id, title, _ in self.documents()]
+
+    def header(self) -> str:
+        docs = self.documents()
+        return ('<div id="app-header"><h1>한국어 보고서 Q&amp;A · Korean report Q&amp;A</h1>'
+                f'{render.index_summary(docs, len(self.base.index.chunks))}</div>')
+
+    # --- the API: the same JSON as the CLI -------------------------------------------
+
+    def ask(self, question: str, mode: str = "extractive", k: int | None = None,
+            doc_ids: list[str] | None = None) -> dict[str, Any]:
+        """Answer a question from the reports with citations (as `rag ask --json`)."""
+        try:
+            answer = None
+            for event in stream_answer(self.base, question, mode, k or None, doc_ids or None):
+                if isinstance(event, Done):
+                    answer = event.answer
+            assert answer is not None
+            return answer.to_dict()
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid",
+               doc_ids: list[str] | None = None) -> dict[str, Any]:
+        """The passages for a question (as `rag search --json`)."""
+        try:
+            return self.base.search(question, k=k or None, mode=mode,
+                                    doc_ids=doc_ids or None).to_dict()
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    # --- the chat ----------------------------------------------------------------------
+
+    def respond(self, message: str, chat: list[dict[str, Any]], turns: list[dict[str, Any]],
+                mode: str, k: float, doc_ids: list[str] | None, robust: bool):
+        """Stream one chat turn: (chat, sources panel, turns) after each event."""
+        message = (message or "").strip()
+        chat, turns = list(chat or []), list(turns or [])
+        if not message:
+            gr.Warning("질문을 입력하세요 · Type a question first.")
+            yield list(chat), _panel(turns), turns
+            return
+        number = turns[-1]["turn"] + 1 if turns else 1
+        previous = next((t["resolved"] for t in reversed(turns) if t["ok"]), None)
+        resolution = resolve_followup(message, previous)
+        question = resolution.question
+        lengths = self.doc_lengths()
+        chat.append({"role": "user", "content": render.user_html(message)})
+        chat.append(_assistant(self._message(
+            render.streaming_html("", "근거를 찾는 중 · searching…"), resolution)))
+        pending = {"turn": number, "question": question, "resolved": question, "ok": False,
+                   "html": render.turn_sources(number, question, None, lengths)}
+        yield list(chat), _panel([*turns, pending]), turns
+        started = time.perf_counter()
+        text = ""
+        try:
+            retriever = self.retriever(robust)
+            for event in stream_answer(retriever, question, mode, int(k), doc_ids or None):
+                if isinstance(event, Retrieved):
+                    pending["html"] = render.turn_sources(
+                        number, question, None, lengths, [h.to_dict() for h in event.hits])
+                    note = "답변 작성 중 · writing…" if mode == "llm" else "답변 작성 중 · …"
+                    chat[-1] = _assistant(self._message(render.streaming_html("", note),
+                                                                  resolution))
+                    yield list(chat), _panel([*turns, pending]), turns
+                elif isinstance(event, Token) and mode == "llm":
+                    text += event.text
+                    chat[-1] = _assistant(self._message(render.streaming_html(text), resolution))
+                    yield list(chat), _panel([*turns, pending]), turns
+                elif isinstance(event, Done):
+                    answer = event.answer
+                    data = answer.to_dict()
+                    body = render.answer_html(answer.answer,
+                                              [c.marker for c in answer.citations], number)
+                    notes = list(answer.flags)
+                    if answer.abstained and answer.closest:
+                        notes.append("가장 가까운 구절을 출처 패널에 표시했습니다 · "
+                                     "the closest passages are shown under sources.")
+                    meta = (f"{answer.mode} · {len(answer.citations)} sources · "
+                            f"{time.perf_counter() - started:.1f} s")
+                    chat[-1] = _assistant(self._message(body, resolution, notes, meta))
+                    pending.update(ok=True, html=render.turn_sources(number, question, data,
+                                                                     lengths))
+                    turns = [*turns, pending]
+                    yield list(chat), _panel(turns), turns
+        except RagError as exc:
+            gr.Warning(render.escape(str(exc)))
+            chat[-1] = _assistant(render.error_html(str(exc)))
+            yield list(chat), _panel(turns), turns
+
+    @staticmethod
+    def _message(body: str, resolution: Any, notes: list[str] | None = None,
+                 meta: str = "") -> str:
+        return render.message_html(body, resolution.original, resolution.question,
+                                   notes or (), meta)
+
+    # --- adding a report ---------------------------------------------------------------
+
+    def add_report(self, path: str | None) -> str:
+        """Copy an uploaded report into the corpus, index it, and make it searchable."""
+        if not path:
+            return ""
+        name, doc_id = self._place_upload(Path(path))
+        target = self.config.corpus_dir / name
+        target.write_bytes(Path(path).read_bytes())
+        try:
+            report = build_index(self.config, embedder=self.base.embedder, progress=True)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        with self._lock:
+            self.base.reload()
+            # The others shared the old index; they are rebuilt on the new one when asked.
+            self._retrievers = {True: self.base}
+        title = self.base.index.documents[doc_id].title
+        return (f"added {name} as {doc_id} ({title}): {report.embedded_chunks} passages "
+                f"indexed in {report.seconds:.1f} s; it is searchable now")
+
+    def _place_upload(self, path: Path) -> tuple[str, str]:
+        """A safe, unused corpus file name and its document id, after checking the file."""
+        size = path.stat().st_size
+        if size > MAX_UPLOAD_BYTES:
+            raise CorpusError(f"{path.name} is {size:,} bytes; reports up to "
+                              f"{MAX_UPLOAD_BYTES:,} bytes can be added")
+        name = safe_report_name(path.name)
+        # Decoding, binary and empty-file checks: a file that would break the index is refused.
+        document = read_document(path)
+        existing = self.base.index.documents
+        for doc in existing.values():
+            if doc.sha256 == document.sha256:
+                raise CorpusError(f"{name} has the same text as the indexed report {doc.doc_id}; "
+                                  "nothing to add")
+        corpus = self.config.corpus_dir
+        taken = {make_doc_id(p.relative_to(corpus)) for p in corpus.rglob("*")
+                 if p.suffix.lower() in SUFFIXES} | set(existing)
+        stem, suffix = name.rsplit(".", 1)
+        candidate, n = name, 1
+        while make_doc_id(Path(candidate)) in taken or (corpus / candidate).exists():
+            n += 1
+            candidate = f"{stem}-{n}.{suffix}"
+        return candidate, make_doc_id(Path(candidate))
+
+
+def robust_config(config: Config, robust: bool) -> Config:
+    """The settings with language-robust retrieval on (as configured) or off.
+
+    Off means English questions are searched as typed: no glossary expansion, BM25 at full
+    weight, and no LLM translation (where this version has that setting).
+    """
+    if robust:
+        return config
+    changes: dict[str, Any] = {"glossary": False, "english_bm25_weight": 1.0}
+    if "translate" in {f.name for f in fields(Config)}:
+        changes["translate"] = "off"
+    return config.replace(**changes)
+
+
+def safe_report_name(filename: str) -> str:
+    """A file name for the corpus folder: no folders, no odd characters, a report suffix."""
+    base = unicodedata.normalize("NFC", filename.replace("\\", "/").rsplit("/", 1)[-1])
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or f".{suffix.lower()}" not in SUFFIXES:
+        raise CorpusError(f"{base!r} is not a text report; add a .txt or .md file "
+                          "(UTF-8 or CP949/EUC-KR)")
+    stem = re.sub(r"[^\w.-]+", "-", stem).strip(".-_")[:80] or "report"
+    return f"{stem}.{suffix.lower()}"
+
+
+def _assistant(content: str) -> dict[str, str]:
+    return {"role": "assistant", "content": content}
+
+
+def _panel(turns: list[dict[str, Any]]) -> str:
+    return render.sources_panel([(t["turn"], t["question"], t["html"]) for t in turns])
+
+
+def build_ui(app: ReportApp) -> gr.Blocks:
+    """The page: chat and controls on the left, the sources panel on the right."""
+    llm_hint = ("로컬 LLM 사용 가능 · local LLM ready: " + app.llm_reason if app.llm_ok else
+                "로컬 LLM 없음 · local LLM unavailable — " + app.llm_reason)
+    with gr.Blocks(title="Korean report Q&A", analytics_enabled=False, fill_width=True) as demo:
+        turns = gr.State([])
+        asked = gr.State("")
+        with gr.Sidebar(open=True, width=290, elem_id="controls"):
+            gr.Markdown("#### 설정 · Options")
+            mode = gr.Radio([("추출 · extractive", "extractive"), ("로컬 LLM · local LLM", "llm")],
+                            value="extractive", label="답변 방식 · answer mode",
+                            interactive=app.llm_ok, info=llm_hint, elem_id="mode")
+            k = gr.Slider(1, 10, value=app.config.answer_passages, step=1,
+                          label="읽을 구절 수 · passages read", elem_id="k")
+            docs = gr.Dropdown(app.doc_choices(), value=[], multiselect=True,
+                               label="보고서 필터 · only these reports",
+                               info="비우면 전체 · empty: all reports", elem_id="docs")
+            robust = gr.Checkbox(True, label="언어 보정 검색 · language-robust retrieval",
+                                 info="영어 질문: 용어집·번역·BM25 가중 · English questions: "
+                                      "glossary, translation, lighter BM25", elem_id="robust")
+            gr.Markdown("#### 보고서 추가 · Add a report")
+            upload = gr.File(label=".txt / .md (UTF-8, CP949)", file_types=[".txt", ".md"],
+                             file_count="single", elem_id="upload")
+            upload_status = gr.Markdown(elem_id="upload-status")
+        header = gr.HTML(app.header())
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=6, min_width=400):
+                chat = gr.Chatbot(elem_id="chat", height=560, show_label=False,
+                                  latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                                  placeholder="보고서에 대해 질문하세요 · Ask about the reports",
+                                  group_consecutive_messages=False)
+                with gr.Row(equal_height=True):
+                    box = gr.Textbox(elem_id="question", show_label=False, scale=8,
+                                     placeholder="질문을 입력하세요 · Ask in Korean or English",
+                                     max_lines=4, autofocus=True, container=False)
+                    send = gr.Button("묻기", variant="primary", scale=1, min_width=70,
+                                     elem_id="ask")
+                    clear = gr.Button("새 대화", scale=1, min_width=80, elem_id="new-chat")
+                examples = gr.Examples(EXAMPLES, inputs=[box], label="예시 질문 · examples",
+                                       api_visibility="private")
+            with gr.Column(scale=5, min_width=340, elem_id="sources-col"):
+                gr.HTML('<p class="panel-title">출처 · Sources</p>')
+                sources = gr.HTML(render.sources_panel([]), elem_id="sources-panel")
+
+        # The box empties at once; the question travels on in `asked`.
+        inputs = [asked, chat, turns, mode, k, docs, robust]
+        outputs = [chat, sources, turns]
+        for trigger in (box.submit, send.click, examples.load_input_event.then):
+            trigger(lambda q: ("", q), box, [box, asked], queue=False,
+                    api_visibility="private").then(
+                app.respond, inputs, outputs, api_visibility="private", concurrency_id=_QUEUE)
+        clear.click(lambda: ([], [], render.sources_panel([])), None, [chat, turns, sources],
+                    api_visibility="private")
+
+        def on_upload(path: str | None, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+            try:
+                message = app.add_report(path)
+            except RagError as exc:
+                gr.Warning(render.escape(str(exc)))
+                return (f"⚠ {render.escape(str(exc))}", gr.update(), gr.update(), None)
+            gr.Info(render.escape(message))
+            return (render.escape(message), gr.update(choices=app.doc_choices()),
+                    app.header(), None)
+
+        upload.upload(on_upload, upload, [upload_status, docs, header, upload],
+                      api_visibility="private", concurrency_id=_QUEUE)
+        gr.api(app.ask, api_name="ask", concurrency_id=_QUEUE)
+        gr.api(app.search, api_name="search", concurrency_id=_QUEUE)
+    return demo
+
+
+def prepare_index(config: Config) -> None:
+    """Build or update the index before serving, with a progress bar on the console."""
+    print(f"rag: checking the index {config.index_dir} against {config.corpus_dir} …",
+          file=sys.stderr)
+    report = build_index(config, progress=True)
+    if report.up_to_date:
+        print(f"rag: index up to date: {len(report.unchanged)} reports, {report.chunks} "
+              "passages", file=sys.stderr)
+    else:
+        print(f"rag: indexed {report.chunks} passages ({report.embedded_chunks} embedded) in "
+              f"{report.seconds:.1f} s", file=sys.stderr)
+
+
+def serve(config: Config, host: str | None = None, port: int | None = None,
+          share: bool = False, block: bool = True) -> tuple[gr.Blocks, str]:
+    """Index if needed, load the model, and serve the app; returns (app, local URL)."""
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
+    port = int(port or os.environ.get("GRADIO_SERVER_PORT") or DEFAULT_PORT)
+    prepare_index(config)
+    app = ReportApp(config)
+    app.warm_up()
+    demo = build_ui(app)
+    demo.queue(default_concurrency_limit=1)
+    theme = gr.themes.Default(primary_hue="amber", secondary_hue="slate", neutral_hue="slate",
+                              font=FONTS)
+    _, url, _ = demo.launch(server_name=host, server_port=port, share=share,
+                            prevent_thread_lock=not block, theme=theme, css=CSS, head=HEAD,
+                            ssr_mode=False, footer_links=["api"], show_error=True,
+                            max_file_size=MAX_UPLOAD_BYTES, quiet=not block)
+    return demo, url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ui.py", description="Serve the chat UI over the reports (default "
+                                  f"http://{DEFAULT_HOST}:{DEFAULT_PORT}).")
+    add_serve_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = Config.from_env(index_dir=args.index, corpus_dir=args.corpus, model=args.model)
+        serve(config, args.host, args.port, args.share)
+    except RagError as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The serving flags, shared by `python ui.py` and `rag serve`."""
+    parser.add_argument("--host", help=f"address to listen on (default: $GRADIO_SERVER_NAME "
+                                       f"or {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, help=f"port (default: $GRADIO_SERVER_PORT or "
+                                                 f"{DEFAULT_PORT})")
+    parser.add_argument("--share", action="store_true",
+                        help="also open a public gradio.live link (off by default)")
+    if not any("--corpus" in a.option_strings for a in parser._actions):
+        parser.add_argument("--corpus", type=Path, help="folder of reports (default: corpus)")
+    if not any("--index" in a.option_strings for a in parser._actions):
+        parser.add_argument("--index", type=Path, help="index folder (default: index)")
+    if not any("--model" in a.option_strings for a in parser._actions):
+        parser.add_argument("--model", help="embedding model (default: the rebuilt e5-small)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
