@@ -31,7 +31,9 @@ def mine_glossary(texts: Iterable[tuple[str, str]]) -> list[Term]:
     """Pairs from (doc_id, text) items, first occurrence of each English form kept."""
     seen: dict[str, Term] = {}
     for doc_id, text in texts:
-        for match in _PAIR.finditer(text):
+        # Table rows pair authors with affiliations ("최창택 (KISTEP)"): not terms.
+        prose = "\n".join(line for line in text.split("\n") if "\t" not in line)
+        for match in _PAIR.finditer(prose):
             english = " ".join(match.group(2).split()).strip(" .,")
             korean = _korean_term(match.group(1), english)
             if not korean or not _looks_like_term(english):

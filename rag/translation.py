@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,38 @@ log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = (
     "Translate the user's question into natural Korean, as a Korean analyst would ask it. "
-    "Keep numbers, years and model names as they are. Output only the Korean question."
+    "Write Chinese place and person names the way Korean news does (Beijing = 베이징, "
+    "Guangzhou = 광저우, Li Qiang = 리창). Keep numbers, years, acronyms and model names as "
+    "they are. Output only the Korean question, on one line."
 )
-_VERSION = 1
+# Worked examples steady a small model; they are about other topics than the reports.
+_EXAMPLES = (
+    ("What share of Guangzhou's budget went to robotics in 2023?",
+     "2023년 광저우 예산 중 로봇 분야 비중은 얼마인가?"),
+    ("Which companies did the ministry name as partners for the new GPU cluster?",
+     "정부 부처가 새 GPU 클러스터의 협력 기업으로 지목한 기업은 어디인가?"),
+)
+_VERSION = 2
+
+
+def pick_translation(reply: str) -> str:
+    """The Korean question in a model's reply, without preambles or runaway repetition.
+
+    Small models sometimes open with "한국어로는 다음과 같이…:" or repeat a word until the
+    token limit; the translation is the longest Hangul line not ending in a colon.
+    """
+    lines = [line.strip().strip('"“”') for line in reply.splitlines()]
+    lines = [line for line in lines
+             if re.search(r"[\uac00-\ud7a3]", line) and not line.endswith(":")]
+    if not lines:
+        return ""
+    words = max(lines, key=len).split()
+    kept: list[str] = []
+    for word in words:
+        if kept[-2:] == [word, word]:
+            continue  # a third repeat in a row is a runaway, not language
+        kept.append(word)
+    return " ".join(kept)
 
 
 class Translator:
@@ -47,10 +77,12 @@ class Translator:
             # The reports' own Korean forms make the translation match their words.
             pairs = "; ".join(f"{t.english} = {t.korean}" for t in glossary)
             hints = f"\nUse these Korean terms: {pairs}."
-        messages = [{"role": "system", "content": SYSTEM_PROMPT + hints},
-                    {"role": "user", "content": question}]
-        text = "".join(self._generator.stream(messages, self._max_tokens)).strip()
-        text = text.splitlines()[0].strip() if text else ""
+        messages = [{"role": "system", "content": SYSTEM_PROMPT + hints}]
+        for english, korean in _EXAMPLES:
+            messages += [{"role": "user", "content": english},
+                         {"role": "assistant", "content": korean}]
+        messages.append({"role": "user", "content": question})
+        text = pick_translation("".join(self._generator.stream(messages, self._max_tokens)))
         if not text:
             return question, False
         with self._lock:

@@ -11,7 +11,7 @@ from rag.embedding import HashEmbedder
 from rag.glossary import Term
 from rag.indexing import build_index
 from rag.retrieval import Retriever
-from rag.translation import SYSTEM_PROMPT, Translator
+from rag.translation import SYSTEM_PROMPT, Translator, pick_translation
 
 QUESTION = "How much did DeepSeek spend on V3?"
 KOREAN = "딥시크는 V3 모델 개발에 얼마를 투자했나?"
@@ -42,9 +42,18 @@ def test_second_call_is_a_cache_hit(cache_file):
     assert translator.translate(QUESTION) == (KOREAN, False)
     assert translator.translate(QUESTION) == (KOREAN, True)
     assert len(generator.calls) == 1
-    system, user = generator.calls[0]
-    assert system == {"role": "system", "content": SYSTEM_PROMPT}
-    assert user == {"role": "user", "content": QUESTION}
+    messages = generator.calls[0]
+    assert messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
+    # Worked examples (user/assistant pairs) come before the question itself.
+    assert [m["role"] for m in messages[1:-1]] == ["user", "assistant"] * 2
+    assert messages[-1] == {"role": "user", "content": QUESTION}
+
+
+def test_preambles_and_runaway_repeats_are_dropped():
+    assert pick_translation('한국어로는 다음과 같이 질문할 수 있습니다:\n"선전시의 펀드 규모는?"'
+                            ) == "선전시의 펀드 규모는?"
+    assert pick_translation("전략을 전략을 전략을 전략을 세웠나?") == "전략을 전략을 세웠나?"
+    assert pick_translation("Sorry, I cannot.") == ""
 
 
 def test_cache_persists_and_a_new_translator_reads_it(cache_file):
