@@ -1,6 +1,6 @@
 """Scaling benchmark: indexing throughput, query latency, memory, and flat vs HNSW recall.
 
-Reproduces docs/benchmarks.md from the repository root (about 15 minutes on 2 cores):
+Reproduces docs/benchmarks.md from the repository root (9-13 minutes on 2 cores):
 
     .venv/bin/python bench/scale.py --sizes real,10000,100000 --out docs/benchmarks.json
 
@@ -45,6 +45,8 @@ from rag.evaluation import latency_summary, load_qa
 
 ROOT = Path(__file__).resolve().parent.parent
 EF_SEARCHES = (16, 32, 64, 128, 256)
+EF_CONSTRUCTION = 200  # the alternative to DenseIndex's max(40, 2 * M), measured beside it
+NEAR_EPS = 0.002  # cosine slack of near@10
 TOKEN_RANGE = (150, 250)  # target cl100k tokens of a synthetic chunk
 MIX_SHARE = 0.25  # chance that a base chunk's next sentence comes from anywhere in the corpus
 FULL = {"sizes": "real,10000,100000", "base": 1000, "calibration": 100, "queries": 200,
@@ -86,6 +88,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "command": " ".join(["bench/scale.py", *sys.argv[1:]]),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": describe_machine(),
         "settings": {k: getattr(args, k) for k in ("sizes", "base", "calibration", "queries",
                                                    "repeats", "seed", "quick")},
@@ -357,12 +360,13 @@ def embed_stage(args: argparse.Namespace, config: Config) -> dict[str, Any]:
 
     queries = sample_queries(args.queries, args.seed)
     query_vectors = embedder.embed_queries(queries)
-    single = []
-    for q in queries[:30]:
-        t = time.perf_counter()
-        embedder.embed_queries([q])
-        single.append((time.perf_counter() - t) * 1000)
-    result["query_embed_ms"] = latency_summary(single)
+    # One question at a time, as a search embeds it: with torch's threads, then one.
+    threads = torch.get_num_threads()
+    for n_threads, key in ((threads, "query_embed_ms"), (1, "query_embed_ms_1_thread")):
+        torch.set_num_threads(n_threads)
+        result[key] = latency_summary([_timed(lambda q=q: embedder.embed_queries([q]))
+                                       for q in queries[:40]])
+    torch.set_num_threads(threads)
     rss.mark("after embedding")
 
     if not args.quick:
@@ -418,8 +422,8 @@ def calibrate_noise(base: np.ndarray, corpus: Corpus, real_derived: np.ndarray,
 
 def size_stage(args: argparse.Namespace, config: Config, label: str) -> dict[str, Any]:
     """Build BM25, flat and HNSW indexes over one corpus and time queries on them."""
-    import bm25s  # noqa: F401 - the libraries load outside the timed builds
-    import faiss  # noqa: F401
+    import bm25s  # noqa: F401 - loaded outside the timed builds
+    import faiss
 
     from rag.bm25 import BM25Index, tokenize_korean
     from rag.dense import DenseIndex
@@ -461,6 +465,8 @@ def size_stage(args: argparse.Namespace, config: Config, label: str) -> dict[str
     rss.mark("BM25 built")
     _log(f"{label}: tokenised at {result['tokenise']['per_second']} chunks/s")
 
+    # OpenMP starts its threads on the first parallel region: not part of any build.
+    DenseIndex.build(np.eye(8, dtype=np.float32), flat_max=0)
     with _Clock() as clock:
         flat = DenseIndex.build(vectors, flat_max=len(vectors))
     result["flat_build"] = clock.as_dict()
@@ -471,30 +477,30 @@ def size_stage(args: argparse.Namespace, config: Config, label: str) -> dict[str
     result["hnsw_build"] = clock.as_dict()
     rss.mark("HNSW built")
     _log(f"{label}: HNSW built in {clock.seconds:.1f}s")
+    # The same graph built more carefully, to show what efConstruction buys (DenseIndex
+    # uses max(40, 2 * M)); built with FAISS directly, searched through DenseIndex.
+    with _Clock() as clock:
+        raw = faiss.IndexHNSWFlat(vectors.shape[1], config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        raw.hnsw.efConstruction = EF_CONSTRUCTION
+        raw.add(vectors)
+        careful = DenseIndex(raw, "hnsw")
+    result[f"hnsw_efc{EF_CONSTRUCTION}_build"] = clock.as_dict()
+    rss.mark(f"HNSW efC{EF_CONSTRUCTION} built")
+    _log(f"{label}: HNSW efConstruction={EF_CONSTRUCTION} built in {clock.seconds:.1f}s")
     result["disk_mb"] = _disk_sizes(flat, hnsw, bm25)
-
-    depth = max(config.candidates, config.top_k)
-    exact10 = [flat.search(v, 10)[0] for v in query_vectors]
-    exact50 = [flat.search(v, depth)[0] for v in query_vectors]
-    dense: dict[str, Any] = {"flat": {"ms": _time_search(flat, query_vectors, args.repeats),
-                                      "recall@10": 1.0, "recall@50": 1.0}}
-    for ef in EF_SEARCHES:
-        hnsw.set_ef_search(ef)
-        dense[f"hnsw_ef{ef}"] = {
-            "ms": _time_search(hnsw, query_vectors, args.repeats),
-            "recall@10": _recall(exact10, [hnsw.search(v, 10)[0] for v in query_vectors]),
-            "recall@50": _recall(exact50, [hnsw.search(v, depth)[0] for v in query_vectors]),
-        }
-    hnsw.set_ef_search(config.hnsw_ef_search)
-    result["dense_k10"] = dense
+    result["dense_k10"] = _dense_runs(flat, hnsw, careful, vectors, query_vectors, args, config)
     _log(f"{label}: dense searches timed")
 
+    depth = max(config.candidates, config.top_k)
     result["bm25_query_ms"] = latency_summary(
         [_timed(lambda q=q: _bm25_top(bm25, tokenize_korean(q), depth))
          for _ in range(args.repeats) for q in queries])
-    hybrid: dict[str, Any] = {}
+    threads = faiss.omp_get_max_threads()
+    hybrid: dict[str, Any] = {"faiss_threads": threads}
     tops: dict[str, list[list[int]]] = {}
-    for name, index in (("flat", flat), ("hnsw_ef128", hnsw)):
+    for name, index, n_threads in (("flat", flat, threads), ("flat_1_thread", flat, 1),
+                                   ("hnsw_ef128", hnsw, threads)):
+        faiss.omp_set_num_threads(n_threads)
         timings, tops[name] = [], []
         for r in range(args.repeats):
             for q, v in zip(queries, query_vectors):
@@ -504,11 +510,54 @@ def size_stage(args: argparse.Namespace, config: Config, label: str) -> dict[str
                 if r == 0:
                     tops[name].append(rows)
         hybrid[name] = latency_summary(timings)
+    faiss.omp_set_num_threads(threads)
     hybrid["top5_agreement"] = _recall(tops["flat"], tops["hnsw_ef128"])
     result["hybrid_ms"] = hybrid
     result["rss_mb"] = rss.marks
     _log(f"{label}: done")
     return result
+
+
+def _dense_runs(flat: Any, hnsw: Any, careful: Any, vectors: np.ndarray,
+                query_vectors: np.ndarray, args: argparse.Namespace, config: Config
+                ) -> dict[str, Any]:
+    """Latency (all FAISS threads, then one), recall and near-recall of every variant.
+
+    The truth is an exact batched search. recall@k is the share of the exact top k
+    found; near@10 the share of returned rows whose cosine is within NEAR_EPS of the
+    exact 10th, which forgives swaps between near-duplicates.
+    """
+    import faiss
+
+    depth = max(config.candidates, config.top_k)
+    exact_scores, exact_ids = faiss.knn(query_vectors, vectors, min(depth, len(vectors)),
+                                        faiss.METRIC_INNER_PRODUCT)
+    tenth = exact_scores[:, min(9, exact_scores.shape[1] - 1)]
+    threads = faiss.omp_get_max_threads()
+    variants = [("flat", flat, None), *((f"hnsw_ef{ef}", hnsw, ef) for ef in EF_SEARCHES),
+                *((f"hnsw_efc{EF_CONSTRUCTION}_ef{ef}", careful, ef) for ef in (64, 128, 256))]
+    runs: dict[str, Any] = {"faiss_threads": threads, "neighbourhood": {
+        "median_cos_1st": round(float(np.median(exact_scores[:, 0])), 4),
+        "median_gap_1st_10th": round(float(np.median(exact_scores[:, 0] - tenth)), 4),
+        "median_gap_10th_50th": round(float(np.median(tenth - exact_scores[:, -1])), 4)}}
+    for name, index, ef in variants:
+        if ef is not None:
+            index.set_ef_search(ef)
+        row: dict[str, Any] = {}
+        for n_threads, key in ((threads, "ms"), (1, "ms_1_thread")):
+            faiss.omp_set_num_threads(n_threads)
+            row[key], found = _time_search(index, query_vectors, args.repeats)
+            if key == "ms":
+                row["recall@10"] = _recall(exact_ids[:, :10], [ids for ids, _ in found])
+                row["near@10"] = round(float(np.mean(
+                    [np.mean(scores >= t - NEAR_EPS) for (_, scores), t in zip(found, tenth)])),
+                    4)
+        row["recall@50"] = _recall(exact_ids, [index.search(v, depth)[0]
+                                               for v in query_vectors])
+        faiss.omp_set_num_threads(threads)
+        runs[name] = row
+    hnsw.set_ef_search(config.hnsw_ef_search)
+    return runs
 
 
 def _hybrid(query: str, vector: np.ndarray, dense: Any, bm25: Any, config: Config,
@@ -532,11 +581,20 @@ def _bm25_top(bm25: Any, terms: list[str], depth: int) -> tuple[np.ndarray, np.n
     return candidates[np.lexsort((candidates, -scores[candidates]))][:depth], scores
 
 
-def _time_search(index: Any, vectors: np.ndarray, repeats: int) -> dict[str, float]:
+def _time_search(index: Any, vectors: np.ndarray, repeats: int
+                 ) -> tuple[dict[str, float], list[tuple[np.ndarray, np.ndarray]]]:
+    """Latency summary of k=10 searches, one query at a time, and the first pass's results."""
     for v in vectors[:10]:
         index.search(v, 10)
-    return latency_summary([_timed(lambda v=v: index.search(v, 10))
-                            for _ in range(repeats) for v in vectors])
+    timings, found = [], []
+    for r in range(repeats):
+        for v in vectors:
+            t = time.perf_counter()
+            result = index.search(v, 10)
+            timings.append((time.perf_counter() - t) * 1000)
+            if r == 0:
+                found.append(result)
+    return latency_summary(timings), found
 
 
 def _timed(fn: Any) -> float:
@@ -641,9 +699,10 @@ def markdown(results: dict[str, Any]) -> str:
                      f"({b['texts_embedded']} texts embedded, sentences included) in "
                      f"{b['seconds']} s ({b['cpu_seconds']} CPU s), {b['embedding_seconds']} s "
                      f"of it embedding: {b['per_second']} chunks/s end to end.")
-    q = e["query_embed_ms"]
+    q, q1 = e["query_embed_ms"], e["query_embed_ms_1_thread"]
     lines.append(f"Model load {e['model_load']['seconds']} s; one query embedded in "
-                 f"{q['p50']} ms (p50), {q['p95']} ms (p95).")
+                 f"{q['p50']} / {q['p95']} ms (p50 / p95) with {e['torch_threads']} torch "
+                 f"threads, {q1['p50']} / {q1['p95']} ms with one.")
     noise = e["noise"]
     lines.append(f"Noise sigma {noise['sigma']} from {noise['calibration_chunks']} derived "
                  f"chunks; median cosine of a derived chunk to its main parent: real "
@@ -667,25 +726,44 @@ def markdown(results: dict[str, Any]) -> str:
             f"{r['bm25_query_ms']['p50']} / {r['bm25_query_ms']['p95']} | "
             f"{r['disk_mb']['bm25']} |")
     lines += ["", "### Dense: flat vs HNSW (k = 10, one query at a time)", "",
-              "| corpus | index | build s | build CPU s | disk MB | p50 ms | p95 ms | "
-              "recall@10 | recall@50 |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "| corpus | index | efSearch | build s (CPU s) | disk MB | p50 / p95 ms | "
+              "1 thread: p50 / p95 ms | recall@10 | near@10 | recall@50 |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, r in sizes.items():
         for name, d in r["dense_k10"].items():
-            kind = "flat" if name == "flat" else "hnsw"
-            build = r[f"{kind}_build"]
-            lines.append(f"| {label} | {name} | {build['seconds']} | {build['cpu_seconds']} | "
-                         f"{r['disk_mb'][kind]} | {d['ms']['p50']} | {d['ms']['p95']} | "
-                         f"{d['recall@10']} | {d['recall@50']} |")
+            if not isinstance(d, dict) or "ms" not in d:
+                continue
+            if name == "flat":
+                kind, ef, build, disk = "flat", "–", r["flat_build"], r["disk_mb"]["flat"]
+            elif name.startswith(f"hnsw_efc{EF_CONSTRUCTION}_"):
+                kind, ef = f"HNSW efC {EF_CONSTRUCTION}", name.rsplit("_ef", 1)[1]
+                build, disk = r[f"hnsw_efc{EF_CONSTRUCTION}_build"], r["disk_mb"]["hnsw"]
+            else:
+                kind, ef = "HNSW (DenseIndex)", name.rsplit("_ef", 1)[1]
+                build, disk = r["hnsw_build"], r["disk_mb"]["hnsw"]
+            lines.append(
+                f"| {label} | {kind} | {ef} | {build['seconds']:.2f} ({build['cpu_seconds']:.2f}) "
+                f"| {disk} | {d['ms']['p50']} / {d['ms']['p95']} | "
+                f"{d['ms_1_thread']['p50']} / {d['ms_1_thread']['p95']} | {d['recall@10']} | "
+                f"{d['near@10']} | {d['recall@50']} |")
+    lines.append("")
+    for label, r in sizes.items():
+        n = r["dense_k10"]["neighbourhood"]
+        lines.append(f"- {label}: median cosine of the nearest chunk {n['median_cos_1st']}, "
+                     f"gap to the 10th {n['median_gap_1st_10th']}, 10th to 50th "
+                     f"{n['median_gap_10th_50th']}; FAISS threads "
+                     f"{r['dense_k10']['faiss_threads']}.")
     lines += ["", "### Hybrid query (query vector precomputed)", "",
-              "| corpus | flat p50 / p95 ms | HNSW ef128 p50 / p95 ms | top-5 agreement |",
-              "|---|---:|---:|---:|"]
+              "| corpus | flat p50 / p95 ms | flat, 1 thread | HNSW ef128 p50 / p95 ms | "
+              "top-5 agreement |", "|---|---:|---:|---:|---:|"]
     for label, r in sizes.items():
         h = r["hybrid_ms"]
         lines.append(f"| {label} | {h['flat']['p50']} / {h['flat']['p95']} | "
+                     f"{h['flat_1_thread']['p50']} / {h['flat_1_thread']['p95']} | "
                      f"{h['hnsw_ef128']['p50']} / {h['hnsw_ef128']['p95']} | "
                      f"{h['top5_agreement']} |")
     marks = ("start", "corpus + vectors", "Kiwi loaded", "BM25 built", "flat built",
-             "HNSW built")
+             "HNSW built", f"HNSW efC{EF_CONSTRUCTION} built")
     lines += ["", "### Resident memory (MB) of each size's process", "",
               "| corpus | " + " | ".join(marks) + " | peak |",
               "|---|" + "---:|" * (len(marks) + 1)]

@@ -67,7 +67,7 @@ class Config:
     # Translate English questions into Korean with the LLM and search with both:
     # "auto" does it where an LLM is installed or configured.
     translate: str = "auto"
-    translation_weight: float = 1.0
+    translation_weight: float = 1.5
     # How deep each retriever's ranking goes before fusion.
     candidates: int = 50
 
@@ -101,9 +101,9 @@ class Config:
     max_query_chars: int = 10_000
 
     # Above this many chunks the dense index switches from exact (flat) to HNSW.
-    flat_max_chunks: int = 50_000
+    flat_max_chunks: int = 100_000
     hnsw_m: int = 32
-    hnsw_ef_search: int = 128
+    hnsw_ef_search: int = 256
 
     def __post_init__(self) -> None:
         for name in ("corpus_dir", "index_dir", "cache_dir"):

@@ -161,6 +161,18 @@ class Retriever:
                 out.append(rows[i])
         return out
 
+    def _translate(self, query: str, found: list[Term], variants: list[dict[str, Any]]
+                   ) -> tuple[str, bool]:
+        try:
+            return self.translator.translate(query, found)
+        except ModelUnavailableError as exc:
+            if self.config.translate == "on":
+                raise
+            # "auto" asked for translation only where it works: search without it.
+            log.warning("searching without translation: %s", exc)
+            variants.append({"kind": "translation", "error": str(exc), "retrievers": []})
+            return "", False
+
     @property
     def translator(self) -> Translator:
         if self._translator is None:
@@ -224,52 +236,52 @@ class Retriever:
                                            self.config.dense_weight))
             timings["dense"] = _ms(t0)
             original["retrievers"].append("dense")
+        korean = ""
+        found = (expand_query(query, self.glossary)
+                 if language != "ko" and self.config.glossary else [])
+        if found:
+            variants.append({"kind": "glossary", "retrievers": ["bm25"],
+                             "mapping": {t.english: t.korean for t in found},
+                             "bm25_terms": tokenize_korean(" ".join(t.korean for t in found))})
+        if language != "ko" and self._translation_enabled():
+            t0 = time.perf_counter()
+            korean, cached = self._translate(query, found, variants)
+            timings["translation"] = _ms(t0)
+            if korean:
+                variant: dict[str, Any] = {"kind": "translation", "text": korean,
+                                           "cached": cached, "retrievers": []}
+                variants.append(variant)
+                if mode in ("hybrid", "dense"):
+                    rankings.append(_dense_ranking(
+                        index, self.embed_query(korean), depth, allowed,
+                        self.config.dense_weight * self.config.translation_weight))
+                    variant["retrievers"].append("dense")
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
             terms = tokenize_korean(query)
             original["bm25_terms"] = list(terms)
-            if language != "ko" and self.config.glossary:
-                found = expand_query(query, self.glossary)
-                if found:
-                    extra = tokenize_korean(" ".join(t.korean for t in found))
-                    terms += extra
-                    variants.append({"kind": "glossary", "retrievers": ["bm25"],
-                                     "mapping": {t.english: t.korean for t in found},
-                                     "bm25_terms": extra})
-            weight = self.config.bm25_weight * (
-                1.0 if language == "ko" else self.config.english_bm25_weight)
-            rankings.append(_bm25_ranking(index, terms, depth, allowed, weight))
-            timings["bm25"] = _ms(t0)
-            original["retrievers"].append("bm25")
-        if language != "ko" and self._translation_enabled():
-            t0 = time.perf_counter()
-            found = expand_query(query, self.glossary) if self.config.glossary else []
-            try:
-                korean, cached = self.translator.translate(query, found)
-            except ModelUnavailableError as exc:
-                if self.config.translate == "on":
-                    raise
-                # "auto" asked for translation only where it works: search without it.
-                log.warning("searching without translation: %s", exc)
-                korean, cached = "", False
-                variants.append({"kind": "translation", "error": str(exc), "retrievers": []})
-            timings["translation"] = _ms(t0)
-            variant: dict[str, Any] = {"kind": "translation", "text": korean, "cached": cached,
-                                       "retrievers": []}
-            if korean and mode in ("hybrid", "dense"):
-                rankings.append(_dense_ranking(index, self.embed_query(korean), depth, allowed,
-                                               self.config.dense_weight
-                                               * self.config.translation_weight))
-                variant["retrievers"].append("dense")
-            if korean and mode in ("hybrid", "bm25"):
-                translated_terms = tokenize_korean(korean)
-                rankings.append(_bm25_ranking(index, translated_terms, depth, allowed,
-                                              self.config.bm25_weight
-                                              * self.config.translation_weight))
-                variant["retrievers"].append("bm25")
-                variant["bm25_terms"] = translated_terms
+            glossary_terms = [t for v in variants if v["kind"] == "glossary"
+                              for t in v["bm25_terms"]]
             if korean:
-                variants.append(variant)
+                # With a Korean rendering, BM25 searches it alone: the English words and
+                # the glossary's terms (already hints to the translation) only add noise
+                # (docs/tuning.md).
+                translated = tokenize_korean(korean)
+                variants[-1]["bm25_terms"] = translated
+                variants[-1]["retrievers"].append("bm25")
+                for v in variants:
+                    if v["kind"] == "glossary":
+                        v["retrievers"] = ["translation"]
+                rankings.append(_bm25_ranking(
+                    index, translated, depth, allowed,
+                    self.config.bm25_weight * self.config.translation_weight))
+            else:
+                weight = self.config.bm25_weight * (
+                    1.0 if language == "ko" else self.config.english_bm25_weight)
+                rankings.append(_bm25_ranking(index, terms + glossary_terms, depth, allowed,
+                                              weight))
+                original["retrievers"].append("bm25")
+            timings["bm25"] = _ms(t0)
         t0 = time.perf_counter()
         if len(rankings) == 1:
             # One retriever alone keeps its own scores (cosine or BM25), not fused ones.
