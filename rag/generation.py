@@ -21,6 +21,7 @@ from .citations import check_citations
 from .retrieval import Hit, Retriever, SearchResult
 
 NOT_FOUND_MARK = "NOT_FOUND"
+_ECHO = re.compile(r"</?\s*passage[^>]*>|\bpassages?\s*(?=\[\d)", re.IGNORECASE)
 _FENCE = re.compile(r"<(?=/?\s*passage)", re.IGNORECASE)
 _LANGUAGE_NAME = {"ko": "Korean (한국어)", "en": "English"}
 
@@ -106,7 +107,8 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
             if visible:
                 yield Token(visible)
     timings["generation"] = _ms(t0)
-    raw = "".join(pieces).strip()
+    # A small model sometimes echoes the prompt's fences ("<passage id="1">", "Passage [1]").
+    raw = _ECHO.sub("", "".join(pieces)).strip()
     if NOT_FOUND_MARK in raw or not raw or \
             raw.strip(" .") in {v.rstrip(".") for v in NOT_FOUND.values()}:
         answer = abstain(result, language, "llm", evidence)

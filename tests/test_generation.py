@@ -282,3 +282,10 @@ def test_evidence_budget_bounds_the_prompt(retriever):
     blocks = fenced_blocks(generator.calls[0]["messages"][1]["content"])
     assert sum(len(text) for _, text in blocks) <= 50 + 1
 
+
+
+@pytest.mark.parametrize("echo", ['<passage id="1"> [1]', "Passage [1]"])
+def test_an_echoed_fence_is_no_answer(echo):
+    from rag.generation import _ECHO
+
+    assert _ECHO.sub("", echo).strip() == "[1]"
