@@ -256,7 +256,7 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
         marker = by_chunk.get(s.hit.chunk_id)
         if marker is None:
             marker = by_chunk[s.hit.chunk_id] = len(citations) + 1
-            citations.append(_citation(marker, s.hit, s.start, s.end))
+            citations.append(make_citation(marker, s.hit, s.start, s.end))
         parts.append(f"{_clean_sentence(s.text)} [{marker}]")
     return Answer(result.query, " ".join(parts), tuple(citations), False, "extractive",
                   language, search=_search_info(result, evidence))
@@ -275,7 +275,7 @@ def _thresholds(cfg: Any, language: str) -> tuple[float, float]:
     return cfg.abstain_min_coverage_english, cfg.abstain_min_sentence_english
 
 
-def _citation(marker: int, hit: Hit, quote_start: int | None = None,
+def make_citation(marker: int, hit: Hit, quote_start: int | None = None,
               quote_end: int | None = None) -> Citation:
     return Citation(marker, hit.chunk_id, hit.doc_id, hit.title, hit.section, hit.start,
                     hit.end, hit.text, quote_start, quote_end)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answer import Citation
+from .answer import Citation, make_citation
 from .bm25 import tokenize_korean_many
 from .retrieval import Hit, Retriever
 
@@ -139,11 +139,8 @@ def _normal(text: str) -> str:
 def _citation(retriever: Retriever, marker: int, hit: Hit, claim: str) -> Citation:
     """The citation, with the passage sentence closest to the claim as its quote."""
     rows = retriever.sentences_in(hit.doc_id, hit.start, hit.end)
-    quote_start = quote_end = None
-    if rows:
-        vector = retriever.embed_query(claim)
-        scores = retriever.index.sentence_vectors[rows] @ vector
-        sentence = retriever.index.sentences[rows[int(np.argmax(scores))]]
-        quote_start, quote_end = sentence.start, sentence.end
-    return Citation(marker, hit.chunk_id, hit.doc_id, hit.title, hit.section, hit.start,
-                    hit.end, hit.text, quote_start, quote_end)
+    if not rows:
+        return make_citation(marker, hit)
+    scores = retriever.index.sentence_vectors[rows] @ retriever.embed_query(claim)
+    sentence = retriever.index.sentences[rows[int(np.argmax(scores))]]
+    return make_citation(marker, hit, sentence.start, sentence.end)

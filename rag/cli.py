@@ -67,28 +67,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(handler=_cmd_index)
 
-    p = sub.add_parser("search", parents=[common], help="find the passages for a question",
+    asking = argparse.ArgumentParser(add_help=False)
+    asking.add_argument("question", nargs="?", help="the question, in Korean or English")
+    asking.add_argument("-k", type=int, help="passages to return or read (default: 5)")
+    asking.add_argument("--doc", action="append", help="only this document id (repeatable)")
+    asking.add_argument("--json", action="store_true", help="print the result as JSON")
+    asking.add_argument("--batch", type=Path, metavar="FILE.jsonl",
+                        help='JSON lines with "id" and "question"; one JSON line out per question')
+
+    p = sub.add_parser("search", parents=[common, asking], help="find the passages for a question",
                        description="Hybrid (dense + BM25) search over the index.")
-    p.add_argument("question", nargs="?", help="the question, in Korean or English")
-    p.add_argument("-k", type=int, help="number of passages (default: 5)")
     p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
-    p.add_argument("--doc", action="append", help="only search this document id (repeatable)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--batch", type=Path, metavar="FILE.jsonl",
-                   help='JSON lines with "id" and "question"; one JSON line out per question')
     p.set_defaults(handler=_cmd_search)
 
-    p = sub.add_parser("ask", parents=[common], help="answer a question with citations",
+    p = sub.add_parser("ask", parents=[common, asking], help="answer a question with citations",
                        description="Answer from the reports: extractive sentences (default) or "
                                    "a local LLM, every claim cited; abstains when the reports "
                                    "do not say.")
-    p.add_argument("question", nargs="?", help="the question, in Korean or English")
     p.add_argument("--mode", choices=("extractive", "llm"), default="extractive")
-    p.add_argument("-k", type=int, help="passages to read (default: 5)")
-    p.add_argument("--doc", action="append", help="only use this document id (repeatable)")
-    p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    p.add_argument("--batch", type=Path, metavar="FILE.jsonl",
-                   help='JSON lines with "id" and "question"; one JSON line out per question')
     p.set_defaults(handler=_cmd_ask)
 
     p = sub.add_parser("eval", parents=[common], help="measure retrieval and answers",
@@ -145,10 +141,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 def _cmd_search(args: argparse.Namespace) -> int:
     from .retrieval import Retriever
 
-    if args.batch and args.question:
-        raise QueryError("give either a question or --batch FILE, not both")
-    if not args.batch and args.question is None:
-        raise QueryError('no question given; usage: rag search "질문" (or --batch FILE.jsonl)')
+    _check_question_or_batch(args, "search")
     retriever = Retriever(_config(args))
     search = lambda q: retriever.search(q, k=args.k, mode=args.mode, doc_ids=args.doc)  # noqa: E731
     if args.batch:
@@ -173,10 +166,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from .answer import Done, Token, answer_question, stream_answer
     from .retrieval import Retriever
 
-    if args.batch and args.question:
-        raise QueryError("give either a question or --batch FILE, not both")
-    if not args.batch and args.question is None:
-        raise QueryError('no question given; usage: rag ask "질문" (or --batch FILE.jsonl)')
+    _check_question_or_batch(args, "ask")
     retriever = Retriever(_config(args))
     if args.batch:
         return _run_batch(args.batch, lambda item: {"id": item["id"], **answer_question(
@@ -259,6 +249,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                        "pip install -e . from its checkout") from exc
     ui.serve(_config(args, corpus_dir=args.corpus), args.host, args.port, args.share)
     return 0
+
+
+def _check_question_or_batch(args: argparse.Namespace, command: str) -> None:
+    if args.batch and args.question:
+        raise QueryError("give either a question or --batch FILE, not both")
+    if not args.batch and args.question is None:
+        raise QueryError(f'no question given; usage: rag {command} "질문" '
+                         "(or --batch FILE.jsonl)")
 
 
 def read_batch(path: Path) -> list[dict[str, Any]]:

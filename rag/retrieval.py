@@ -111,6 +111,10 @@ class Retriever:
             self._index = index
         return self._index
 
+    def forget_queries(self) -> None:
+        """Drop the cached query vectors (benchmarks time uncached questions)."""
+        self._query_vectors.clear()
+
     def reload(self) -> None:
         """Forget the loaded index (after it was rebuilt on disk)."""
         self._index = None
