@@ -264,8 +264,6 @@ class Retriever:
             t0 = time.perf_counter()
             terms = tokenize_korean(query)
             original["bm25_terms"] = list(terms)
-            glossary_terms = [t for v in variants if v["kind"] == "glossary"
-                              for t in v["bm25_terms"]]
             if korean:
                 # With a Korean rendering, BM25 searches it alone: the English words and
                 # the glossary's terms (already hints to the translation) only add noise
@@ -282,6 +280,8 @@ class Retriever:
             else:
                 weight = self.config.bm25_weight * (
                     1.0 if language == "ko" else self.config.english_bm25_weight)
+                glossary_terms = [t for v in variants if v["kind"] == "glossary"
+                                  for t in v["bm25_terms"]]
                 rankings.append(_bm25_ranking(index, terms + glossary_terms, depth, allowed,
                                               weight))
                 original["retrievers"].append("bm25")
