@@ -59,6 +59,9 @@ class Config:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    # Each embedded query also ranks chunks by their most similar sentence: a short
+    # sentence matches a question more sharply than a whole chunk (docs/tuning.md).
+    sentence_weight: float = 0.5
     # Cross-lingual levers for English (or mixed) questions: expand BM25 with the Korean
     # forms of glossary terms mined from the reports, and weigh BM25 less, since most
     # English words cannot match Korean text.
@@ -68,6 +71,9 @@ class Config:
     # "auto" does it where an LLM is installed or configured.
     translate: str = "auto"
     translation_weight: float = 1.5
+    # A question that names one report ("per the KISTEP brief") searches only that
+    # report, without its name among the query words (rag.scope).
+    scope_by_name: bool = True
     # How deep each retriever's ranking goes before fusion.
     candidates: int = 50
 
@@ -128,6 +134,7 @@ class Config:
             "dense_weight",
             "dense_weight and bm25_weight must be non-negative and not both zero",
         )
+        _check(self.sentence_weight >= 0, "sentence_weight", "must be non-negative")
         _check(self.english_bm25_weight >= 0, "english_bm25_weight", "must be non-negative")
         _check(self.translate in ("auto", "on", "off"), "translate", "must be auto, on or off")
         _check(self.translation_weight >= 0, "translation_weight", "must be non-negative")

@@ -19,6 +19,7 @@ from .errors import ModelUnavailableError, QueryError
 from .fusion import Ranking, fuse
 from .glossary import Term, expand_query, mine_glossary
 from .language import detect_language
+from .scope import Scope, document_names, find_scope, strip_names
 from .store import Index, build_settings, check_dimension, load_index
 from .translation import Translator
 
@@ -141,6 +142,15 @@ class Retriever:
                                     for t, d in df.items()}
         return self._derived["idf"]
 
+    def scope_of(self, query: str) -> Scope | None:
+        """The documents `query` names by name, if any (setting scope_by_name)."""
+        if not self.config.scope_by_name:
+            return None
+        if "names" not in self._derived:
+            self._derived["names"] = document_names(
+                (d.doc_id, d.text) for d in self.index.documents.values())
+        return find_scope(query, self._derived["names"])
+
     def chunk_row(self, chunk_id: str) -> int:
         if "rows" not in self._derived:
             self._derived["rows"] = {c.chunk_id: i for i, c in enumerate(self.index.chunks)}
@@ -199,6 +209,39 @@ class Retriever:
             self._derived["llm"] = llm_available(self.config)[0]
         return bool(self._derived["llm"])
 
+    def _dense_rankings(self, vector: np.ndarray, depth: int, allowed: np.ndarray | None,
+                        weight: float, variant: dict[str, Any]) -> list[Ranking]:
+        """The chunks nearest to `vector`, and (setting sentence_weight) the chunks
+        whose best sentence is nearest."""
+        rankings = [_dense_ranking(self.index, vector, depth, allowed, weight)]
+        variant["retrievers"].append("dense")
+        if self.config.sentence_weight > 0 and len(self.index.sentences):
+            rankings.append(self._sentence_ranking(vector, depth, allowed,
+                                                   weight * self.config.sentence_weight))
+            variant["retrievers"].append("sentences")
+        return rankings
+
+    def _sentence_ranking(self, vector: np.ndarray, depth: int, allowed: np.ndarray | None,
+                          weight: float) -> Ranking:
+        if "chunk_sentences" not in self._derived:
+            # Sentence rows of every chunk, flattened for one reduceat per query; a chunk
+            # without a whole sentence (a heading) borrows nothing and scores -1.
+            flat: list[int] = []
+            starts: list[int] = []
+            for c in self.index.chunks:
+                starts.append(len(flat))
+                flat.extend(self.sentences_in(c.doc_id, c.start, c.end) or [-1])
+            self._derived["chunk_sentences"] = (np.array(flat), np.array(starts))
+        flat, starts = self._derived["chunk_sentences"]
+        cosines = np.append(self.index.sentence_vectors @ vector, -1.0)
+        best = np.maximum.reduceat(cosines[flat], starts)
+        if allowed is not None:
+            best = np.where(allowed, best, -np.inf)
+        order = np.lexsort((np.arange(len(best)), -best))[:depth]
+        order = order[np.isfinite(best[order])]
+        return Ranking("sentences", tuple(int(r) for r in order),
+                       tuple(float(best[r]) for r in order), weight)
+
     def embed_query(self, text: str) -> np.ndarray:
         """The query's vector, cached: follow-ups, answers and repeats reuse it."""
         vector = self._query_vectors.get(text)
@@ -224,24 +267,32 @@ class Retriever:
         if k < 1:
             raise QueryError(f"k must be at least 1, not {k}")
         index = self.index
+        language = detect_language(query)
+        variants: list[dict[str, Any]] = []
+        scope = None if doc_ids else self.scope_of(query)
+        searched = query
+        if scope is not None:
+            # An explicit document filter wins; a named report narrows an unfiltered search.
+            doc_ids = scope.doc_ids
+            searched = strip_names(query, scope.names) or query
+            variants.append({"kind": "scope", "names": list(scope.names),
+                             "doc_ids": sorted(scope.doc_ids), "retrievers": []})
         allowed = _allowed_rows(index, doc_ids)
         depth = max(self.config.candidates, k)
-        language = detect_language(query)
         timings: dict[str, float] = {}
         rankings: list[Ranking] = []
-        original: dict[str, Any] = {"kind": "original", "text": query, "retrievers": []}
-        variants = [original]
+        original: dict[str, Any] = {"kind": "original", "text": searched, "retrievers": []}
+        variants.insert(0, original)
         if mode in ("hybrid", "dense"):
             t0 = time.perf_counter()
-            vector = self.embed_query(query)
+            vector = self.embed_query(searched)
             timings["embed"] = _ms(t0)
             t0 = time.perf_counter()
-            rankings.append(_dense_ranking(index, vector, depth, allowed,
-                                           self.config.dense_weight))
+            rankings += self._dense_rankings(vector, depth, allowed, self.config.dense_weight,
+                                             original)
             timings["dense"] = _ms(t0)
-            original["retrievers"].append("dense")
         korean = ""
-        found = (expand_query(query, self.glossary)
+        found = (expand_query(searched, self.glossary)
                  if language != "ko" and self.config.glossary else [])
         if found:
             variants.append({"kind": "glossary", "retrievers": ["bm25"],
@@ -251,18 +302,19 @@ class Retriever:
             t0 = time.perf_counter()
             korean, cached = self._translate(query, found, variants)
             timings["translation"] = _ms(t0)
+            if korean and scope is not None:
+                korean = strip_names(korean, scope.names)
             if korean:
                 variant: dict[str, Any] = {"kind": "translation", "text": korean,
                                            "cached": cached, "retrievers": []}
                 variants.append(variant)
                 if mode in ("hybrid", "dense"):
-                    rankings.append(_dense_ranking(
-                        index, self.embed_query(korean), depth, allowed,
-                        self.config.dense_weight * self.config.translation_weight))
-                    variant["retrievers"].append("dense")
+                    rankings += self._dense_rankings(
+                        self.embed_query(korean), depth, allowed,
+                        self.config.dense_weight * self.config.translation_weight, variant)
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
-            terms = tokenize_korean(query)
+            terms = tokenize_korean(searched)
             original["bm25_terms"] = list(terms)
             if korean:
                 # With a Korean rendering, BM25 searches it alone: the English words and

@@ -3,10 +3,12 @@
 import json
 
 import pytest
+from conftest import make_config, write_corpus
 
 from rag.bm25 import tokenize_korean
 from rag.embedding import HashEmbedder
 from rag.errors import IndexMismatchError, IndexNotFoundError, QueryError
+from rag.indexing import build_index
 from rag.retrieval import MODES, Hit, Retriever, validate_query
 
 HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", "end", "text"}
@@ -51,21 +53,25 @@ def test_right_chunk_ranks_first(retriever, mode, query, chunk_text):
 
 
 def test_rrf_scores_are_the_fused_values(shared_index):
-    # The 910C chunk is first for both retrievers: 1/(60+1) + 1/(60+1).
+    # The 910C chunk is first for every retriever: 1/(60+1) for the chunk vectors and
+    # BM25, 0.5/(60+1) for the sentence vectors (sentence_weight 0.5).
     rrf = Retriever(shared_index.replace(fusion="rrf"))
-    assert rrf.search("어센드 910C 칩 수율", k=1).hits[0].score == round(2 / 61, 6)
+    assert rrf.search("어센드 910C 칩 수율", k=1).hits[0].score == round(2.5 / 61, 6)
 
 
 def test_weighted_scores_are_the_sum_of_min_max_scores(retriever):
-    # First for both retrievers, so each min-max normalised score is 1: 1.0 + 1.0.
-    assert retriever.search("어센드 910C 칩 수율", k=1).hits[0].score == 2.0
+    # First for every retriever, so each min-max normalised score is 1: chunk vectors
+    # 1.0 + sentence vectors 0.5 + BM25 1.0.
+    assert retriever.search("어센드 910C 칩 수율", k=1).hits[0].score == 2.5
 
 def test_single_retriever_modes_keep_their_own_scores(retriever):
     bm25 = retriever.search("어센드 910C 칩 수율", k=1, mode="bm25").hits[0]
     terms = tokenize_korean("어센드 910C 칩 수율")
     row = [c.chunk_id for c in retriever.index.chunks].index(bm25.chunk_id)
     assert bm25.score == pytest.approx(float(retriever.index.bm25.scores(terms)[row]), abs=1e-5)
-    dense = retriever.search("어센드 910C 칩 수율", k=1, mode="dense").hits[0]
+    plain = Retriever(retriever.config.replace(sentence_weight=0.0),
+                      index=retriever.index, embedder=retriever.embedder)
+    dense = plain.search("어센드 910C 칩 수율", k=1, mode="dense").hits[0]
     assert 0.0 < dense.score <= 1.0 + 1e-6
 
 
@@ -165,7 +171,7 @@ def test_result_to_dict_is_json_ready(retriever):
     assert set(data) == {"query", "language", "mode", "hits", "variants", "timings_ms"}
     assert data["language"] == "ko"
     assert data["query"] == "물 가격"
-    assert data["variants"][0]["retrievers"] == ["dense", "bm25"]
+    assert data["variants"][0]["retrievers"] == ["dense", "sentences", "bm25"]
     assert data["variants"][0]["bm25_terms"] == ["물", "가격"]
     assert set(data["timings_ms"]) == {"embed", "dense", "bm25", "fusion"}
     assert [set(h) for h in data["hits"]] == [HIT_KEYS, HIT_KEYS]
@@ -211,4 +217,45 @@ def test_weighted_fusion_setting(shared_index):
     retriever = Retriever(shared_index.replace(fusion="weighted"))
     hits = retriever.search("어센드 910C 칩 수율", k=3).hits
     assert "어센드 910C" in hits[0].text
-    assert hits[0].score == 2.0  # top of both min-max normalised lists, weights 1 + 1
+    assert hits[0].score == 2.5  # top of every min-max normalised list, weights 1 + 0.5 + 1
+
+
+@pytest.fixture(scope="module")
+def named_reports(tmp_path_factory):
+    # Two reports that discuss the same fund; the KISTEP one also lists other KISTEP
+    # publications, as the real brief does, which the bare word KISTEP would pull up.
+    root = tmp_path_factory.mktemp("named")
+    write_corpus(root / "corpus", {
+        "kistep-brief.txt": "KISTEP 브리프\n\n1 개요\n- 중국은 AI 펀드를 600억 위안 규모로 "
+                            "조성함\n\n[KISTEP 브리프 발간 현황]\n"
+                            "- 174호 KISTEP 신약 KISTEP 동향\n",
+        "klid-article.txt": "KLID 이슈\n\nⅠ. 서론\n선전시는 AI 펀드를 100억 위안 규모로 "
+                            "조성했다.\n",
+    })
+    config = make_config(root)
+    build_index(config)
+    return Retriever(config)
+
+
+def test_a_named_report_narrows_the_search_and_leaves_the_query(named_reports):
+    result = named_reports.search("KISTEP 브리프의 AI 펀드 규모는?", k=5)
+    assert {h.doc_id for h in result.hits} == {"kistep-brief"}
+    assert "펀드" in result.hits[0].text
+    scope = next(v for v in result.variants if v["kind"] == "scope")
+    assert scope == {"kind": "scope", "names": ["KISTEP"], "doc_ids": ["kistep-brief"],
+                     "retrievers": []}
+    assert result.variants[0]["text"] == "브리프의 AI 펀드 규모는?"
+    assert "kistep" not in result.variants[0]["bm25_terms"]
+
+
+def test_an_explicit_filter_wins_over_a_named_report(named_reports):
+    result = named_reports.search("KISTEP 브리프의 AI 펀드 규모는?", doc_ids=["klid-article"])
+    assert {h.doc_id for h in result.hits} == {"klid-article"}
+    assert [v["kind"] for v in result.variants] == ["original"]
+
+
+def test_scope_by_name_can_be_switched_off(named_reports):
+    off = Retriever(named_reports.config.replace(scope_by_name=False))
+    result = off.search("KISTEP 브리프의 AI 펀드 규모는?", k=5)
+    assert {h.doc_id for h in result.hits} == {"kistep-brief", "klid-article"}
+    assert "kistep" in result.variants[0]["bm25_terms"]

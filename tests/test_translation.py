@@ -145,7 +145,7 @@ def test_english_question_is_searched_in_korean_too(deepseek_index, tmp_path):
     translation = result.variants[2]
     assert translation["text"] == KOREAN
     assert translation["cached"] is False
-    assert translation["retrievers"] == ["dense", "bm25"]
+    assert translation["retrievers"] == ["dense", "sentences", "bm25"]
     assert {"딥시크", "v3", "모델", "투자"} <= set(translation["bm25_terms"])
     assert "translation" in result.timings_ms
     assert result.hits[0].doc_id == "deepseek"
@@ -156,7 +156,8 @@ def test_english_question_is_searched_in_korean_too(deepseek_index, tmp_path):
     assert len(generator.calls) == 1
 
 
-@pytest.mark.parametrize(("mode", "retrievers"), [("dense", ["dense"]), ("bm25", ["bm25"])])
+@pytest.mark.parametrize(("mode", "retrievers"), [("dense", ["dense", "sentences"]),
+                                                     ("bm25", ["bm25"])])
 def test_translation_runs_the_retrievers_of_the_mode(deepseek_index, tmp_path, mode,
                                                      retrievers):
     retriever, _ = retriever_with(deepseek_index, tmp_path, "on", KOREAN)
