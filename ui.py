@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 import unicodedata
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -318,15 +317,13 @@ class ReportApp:
 def robust_config(config: Config, robust: bool) -> Config:
     """The settings with language-robust retrieval on (as configured) or off.
 
-    Off means English questions are searched as typed: no glossary expansion, BM25 at full
-    weight, and no LLM translation (where this version has that setting).
+    Off means English questions are searched as typed: no glossary expansion, no lexicon,
+    BM25 at full weight, and no LLM translation.
     """
     if robust:
         return config
-    changes: dict[str, Any] = {"glossary": False, "english_bm25_weight": 1.0}
-    if "translate" in {f.name for f in fields(Config)}:
-        changes["translate"] = "off"
-    return config.replace(**changes)
+    return config.replace(glossary=False, english_bm25_weight=1.0, translate="off",
+                          lexicon="off")
 
 
 def safe_report_name(filename: str) -> str:

@@ -40,6 +40,15 @@ def tokenize_korean_many(texts: list[str]) -> list[list[str]]:
     return [_terms(tokens) for tokens in _kiwi().tokenize(normalised)]
 
 
+def tag_words(words: list[str]) -> dict[str, str]:
+    """The part-of-speech tag of each word that Kiwi reads as one morpheme on its own."""
+    tags = {}
+    for word, tokens in zip(words, _kiwi().tokenize(words)):
+        if len(tokens) == 1 and tokens[0].form == word:
+            tags[word] = tokens[0].tag
+    return tags
+
+
 def tokenize_korean(text: str) -> list[str]:
     """BM25 terms of `text`: Korean morphemes plus lower-cased Latin terms and numbers.
 

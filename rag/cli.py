@@ -135,6 +135,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
                                               ("unchanged", report.unchanged)) if v]
         print(f"indexed {report.index_dir}: {', '.join(parts)}; {report.chunks} chunks, "
               f"{report.embedded_chunks} embedded ({report.seconds:.1f}s)")
+    if report.glossed_terms:
+        print(f"glossed {report.glossed_terms} Korean words into English for English questions "
+              f"(cached in {config.cache_dir / 'lexicon.jsonl'})")
     return 0
 
 

@@ -71,6 +71,11 @@ class Config:
     # "auto" does it where an LLM is installed or configured.
     translate: str = "auto"
     translation_weight: float = 1.5
+    # English (or mixed) questions also search BM25 with the Korean words an English
+    # word glosses (rag.lexicon): "auto" glosses the reports' vocabulary at `rag index`
+    # time where an LLM is installed or configured; "on" requires it; "off" never.
+    lexicon: str = "auto"
+    lexicon_weight: float = 1.0
     # A question that names one report ("per the KISTEP brief") searches only that
     # report, without its name among the query words (rag.scope).
     scope_by_name: bool = True
@@ -137,6 +142,8 @@ class Config:
         _check(self.sentence_weight >= 0, "sentence_weight", "must be non-negative")
         _check(self.english_bm25_weight >= 0, "english_bm25_weight", "must be non-negative")
         _check(self.translate in ("auto", "on", "off"), "translate", "must be auto, on or off")
+        _check(self.lexicon in ("auto", "on", "off"), "lexicon", "must be auto, on or off")
+        _check(self.lexicon_weight >= 0, "lexicon_weight", "must be non-negative")
         _check(self.translation_weight >= 0, "translation_weight", "must be non-negative")
         _check(self.candidates >= 1, "candidates", "must be at least 1")
         _check(1 <= self.top_k <= 1000, "top_k", "must be between 1 and 1000")

@@ -29,19 +29,34 @@ class Ablation:
     overrides: dict[str, Any]
 
 
-def ablations(translation: bool) -> list[Ablation]:
-    """Each retriever alone, their fusion, then the cross-lingual levers one by one."""
-    off = {"glossary": False, "english_bm25_weight": 1.0, "translate": "off"}
-    levers = {"glossary": True, "english_bm25_weight": 0.5, "translate": "off"}
-    runs = [
-        Ablation("dense", "dense", off),
-        Ablation("bm25", "bm25", off),
-        Ablation("hybrid", "hybrid", off),
-        Ablation("hybrid+glossary", "hybrid", levers),
-    ]
-    if translation:
-        runs.append(Ablation("hybrid+glossary+translation", "hybrid",
-                             {**levers, "translate": "on"}))
+def ablations(config: Config, translation: bool) -> list[Ablation]:
+    """Each retriever alone, their plain fusion, the levers switched on one by one, the
+    default (every lever as configured), then the default with each lever left out.
+
+    A lever's "on" value is the one in `config`, so the table measures the settings in use.
+    """
+    levers = {
+        "sentences": {"sentence_weight": config.sentence_weight},
+        "scope": {"scope_by_name": config.scope_by_name},
+        "glossary": {"glossary": config.glossary,
+                     "english_bm25_weight": config.english_bm25_weight},
+        "lexicon": {"lexicon": config.lexicon},
+        "translation": {"translate": "on"},
+    }
+    off = {"sentences": {"sentence_weight": 0.0}, "scope": {"scope_by_name": False},
+           "glossary": {"glossary": False, "english_bm25_weight": 1.0},
+           "lexicon": {"lexicon": "off"}, "translation": {"translate": "off"}}
+    if not translation:
+        del levers["translation"]
+    plain = {k: v for lever in off.values() for k, v in lever.items()}
+    runs = [Ablation("dense", "dense", plain), Ablation("bm25", "bm25", plain),
+            Ablation("hybrid", "hybrid", plain)]
+    settings = dict(plain)
+    for name, on in levers.items():
+        settings = {**settings, **on}
+        runs.append(Ablation(f"+{name}", "hybrid", settings))
+    runs.append(Ablation("default", "hybrid", {}))
+    runs += [Ablation(f"default −{name}", "hybrid", off[name]) for name in levers]
     return runs
 
 
@@ -60,13 +75,14 @@ def run_evaluation(config: Config, qa_path: Path, mode: str = "retrieval",
     texts = [c.text for c in base.index.chunks]
     can_translate = config.translate != "off" and llm_available(config)[0]
     runs = []
-    for ablation in ablations(can_translate) if with_ablations else []:
-        retriever = _variant(base, config.replace(**ablation.overrides))
+    plan = ablations(config, can_translate) if with_ablations else [
+        Ablation("default", "hybrid", {})]
+    for ablation in plan:
+        retriever = (_variant(base, config.replace(**ablation.overrides))
+                     if ablation.overrides else base)
         runs.append(evaluate_retrieval(
             items, texts, lambda q, r=retriever, m=ablation.mode: r.search(q, k=10, mode=m).hits,
             ablation.label))
-    runs.append(evaluate_retrieval(items, texts, lambda q: base.search(q, k=10).hits,
-                                   "default"))
     answers = None
     if mode != "retrieval":
         answers = evaluate_answers(items, lambda item: answer_question(

@@ -33,6 +33,7 @@ class IndexReport:
     chunks: int
     embedded_chunks: int
     seconds: float
+    glossed_terms: int = 0
 
     @property
     def up_to_date(self) -> bool:
@@ -58,8 +59,9 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
                if d.doc_id in old_hashes and old_hashes[d.doc_id] != d.sha256]
     removed = sorted(set(old_hashes) - new_ids)
     if previous is not None and not (added or changed or removed):
+        glossed = gloss_vocabulary(config, previous.tokens, progress)
         return IndexReport(str(config.index_dir), (), (), (), tuple(d.doc_id for d in documents),
-                           len(previous.chunks), 0, time.perf_counter() - started)
+                           len(previous.chunks), 0, time.perf_counter() - started, glossed)
 
     kept_ids = {d.doc_id for d in unchanged}
     chunks: list[Chunk] = []
@@ -108,12 +110,37 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
     settings = build_settings(config, name, dim)
     save_index(config.index_dir, settings, documents, chunks, embeddings, tokens, sentences,
                sentence_matrix, config, time.perf_counter() - started)
+    glossed = gloss_vocabulary(config, tokens, progress)
     report = IndexReport(str(config.index_dir), tuple(added), tuple(changed), tuple(removed),
                          tuple(sorted(kept_ids)), len(chunks), len(fresh),
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, glossed)
     log.info("indexed %d chunks (%d embedded) in %.1fs", report.chunks,
              report.embedded_chunks, report.seconds)
     return report
+
+
+def gloss_vocabulary(config: Config, tokens: list[list[str]], progress: bool = False) -> int:
+    """Gloss the index's Korean words not yet in the lexicon cache; how many were glossed.
+
+    Setting lexicon: "off" skips this, "auto" skips it where no LLM is installed, "on"
+    raises ModelUnavailableError then. Words glossed before cost nothing.
+    """
+    if config.lexicon == "off":
+        return 0
+    from .lexicon import GlossCache, vocabulary
+    from .llm import generator_name, llm_available, load_generator
+
+    cache = GlossCache(config.cache_dir / "lexicon.jsonl", generator_name(config))
+    missing = cache.missing(vocabulary(tokens))
+    if not missing:
+        return 0
+    if config.lexicon == "auto" and not llm_available(config)[0]:
+        log.info("no LLM installed: %d Korean words stay without English glosses",
+                 len(missing))
+        return 0
+    log.info("glossing %d Korean words into English with the LLM (once; cached in %s)",
+             len(missing), config.cache_dir)
+    return cache.gloss(missing, load_generator(config), progress)
 
 
 def index_terms(chunks: list[Chunk]) -> list[list[str]]:

@@ -62,6 +62,11 @@ def _load_generator(url: str, model: str, timeout: float, cache_dir: Path, n_ctx
     return LlamaCppGenerator(assemble_gguf(cache_dir), n_ctx, n_threads)
 
 
+def generator_name(config: Config) -> str:
+    """The name `load_generator(config)` will carry, without loading it (cache keys)."""
+    return config.llm_model if config.llm_url else LlamaCppGenerator.name
+
+
 def llm_available(config: Config) -> tuple[bool, str]:
     """Whether an LLM answer can be asked for, and if not, why (for the UI's hint)."""
     if config.llm_url:

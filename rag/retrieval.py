@@ -19,6 +19,7 @@ from .errors import ModelUnavailableError, QueryError
 from .fusion import Ranking, fuse
 from .glossary import Term, expand_query, mine_glossary
 from .language import detect_language
+from .lexicon import GlossCache, Lexicon, build_lexicon
 from .scope import Scope, document_names, find_scope, strip_names
 from .store import Index, build_settings, check_dimension, load_index
 from .translation import Translator
@@ -141,6 +142,25 @@ class Retriever:
             self._derived["idf"] = {t: math.log(1 + (n - d + 0.5) / (d + 0.5))
                                     for t, d in df.items()}
         return self._derived["idf"]
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """English words → Korean words of the index, from the glosses cached at indexing."""
+        if "lexicon" not in self._derived:
+            glosses: dict[str, tuple[str, ...]] = {}
+            if self.config.lexicon != "off":
+                from .llm import generator_name
+
+                cache = GlossCache(self.config.cache_dir / "lexicon.jsonl",
+                                   generator_name(self.config))
+                glosses = cache.get({t for terms in self.index.tokens for t in terms})
+                # Where a report writes a word's English itself (딥시크(DeepSeek)), that
+                # beats the model's gloss.
+                for term in self.glossary:
+                    if term.korean in glosses:
+                        glosses[term.korean] = (term.english.lower(),)
+            self._derived["lexicon"] = build_lexicon(glosses)
+        return self._derived["lexicon"]
 
     def scope_of(self, query: str) -> Scope | None:
         """The documents `query` names by name, if any (setting scope_by_name)."""
@@ -298,6 +318,12 @@ class Retriever:
             variants.append({"kind": "glossary", "retrievers": ["bm25"],
                              "mapping": {t.english: t.korean for t in found},
                              "bm25_terms": tokenize_korean(" ".join(t.korean for t in found))})
+        lexical = self.lexicon.lookup(searched) if language != "ko" else {}
+        lexicon_terms = list(dict.fromkeys(t for terms in lexical.values() for t in terms))
+        if lexical:
+            variants.append({"kind": "lexicon", "retrievers": ["bm25"],
+                             "mapping": {w: list(ts) for w, ts in lexical.items()},
+                             "bm25_terms": lexicon_terms})
         if language != "ko" and self._translation_enabled():
             t0 = time.perf_counter()
             korean, cached = self._translate(query, found, variants)
@@ -317,18 +343,23 @@ class Retriever:
             terms = tokenize_korean(searched)
             original["bm25_terms"] = list(terms)
             if korean:
-                # With a Korean rendering, BM25 searches it alone: the English words and
-                # the glossary's terms (already hints to the translation) only add noise
+                # With a Korean rendering, BM25 searches it: the English words and the
+                # glossary's terms (already hints to the translation) only add noise
                 # (docs/tuning.md).
                 translated = tokenize_korean(korean)
                 variants[-1]["bm25_terms"] = translated
                 variants[-1]["retrievers"].append("bm25")
-                for v in variants:
-                    if v["kind"] == "glossary":
-                        v["retrievers"] = ["translation"]
                 rankings.append(_bm25_ranking(
                     index, translated, depth, allowed,
                     self.config.bm25_weight * self.config.translation_weight))
+            if lexicon_terms:
+                rankings.append(_bm25_ranking(
+                    index, lexicon_terms, depth, allowed,
+                    self.config.bm25_weight * self.config.lexicon_weight))
+            if korean or lexicon_terms:
+                for v in variants:
+                    if v["kind"] == "glossary":
+                        v["retrievers"] = ["translation"] if korean else []
             else:
                 weight = self.config.bm25_weight * (
                     1.0 if language == "ko" else self.config.english_bm25_weight)

@@ -65,7 +65,7 @@ def make_config(root: Path, **changes) -> Config:
     """
     base = Config(corpus_dir=root / "corpus", index_dir=root / "index",
                   cache_dir=root / "cache", model="hash", chunk_tokens=64,
-                  chunk_overlap_tokens=16, translate="off")
+                  chunk_overlap_tokens=16, translate="off", lexicon="off")
     return base.replace(**changes)
 
 

@@ -25,6 +25,7 @@ def env(monkeypatch, tmp_path, shared_index):
     monkeypatch.setenv("RAG_CHUNK_OVERLAP_TOKENS", str(shared_index.chunk_overlap_tokens))
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("RAG_TRANSLATE", "off")
+    monkeypatch.setenv("RAG_LEXICON", "off")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

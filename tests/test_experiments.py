@@ -6,6 +6,7 @@ import unicodedata
 
 import pytest
 
+from rag.config import Config
 from rag.errors import QueryError
 from rag.evaluation import (
     QAItem,
@@ -158,7 +159,9 @@ QA = [
     {"id": "un-ko-1", "lang": "ko", "question": "일본의 AI 예산은 얼마인가?", "doc": None,
      "evidence": None, "answers": [], "type": "unanswerable"},
 ]
-LABELS = ["dense", "bm25", "hybrid", "hybrid+glossary", "default"]
+LABELS = ["dense", "bm25", "hybrid", "+sentences", "+scope", "+glossary", "+lexicon",
+          "default", "default −sentences", "default −scope", "default −glossary",
+          "default −lexicon"]
 
 
 def write_qa(path, rows=QA):
@@ -202,14 +205,26 @@ def test_ablations_compare_each_retriever_then_the_levers(retrieval_run):
 
 
 def test_ablation_settings():
-    by_label = {a.label: a for a in ablations(translation=True)}
-    assert list(by_label) == ["dense", "bm25", "hybrid", "hybrid+glossary",
-                              "hybrid+glossary+translation"]
-    assert by_label["hybrid"].overrides["glossary"] is False
-    assert by_label["hybrid+glossary"].overrides == {
-        "glossary": True, "english_bm25_weight": 0.5, "translate": "off"}
-    assert by_label["hybrid+glossary+translation"].overrides["translate"] == "on"
-    assert "hybrid+glossary+translation" not in [a.label for a in ablations(False)]
+    config = Config(sentence_weight=0.4)
+    by_label = {a.label: a for a in ablations(config, translation=True)}
+    assert list(by_label) == ["dense", "bm25", "hybrid", "+sentences", "+scope", "+glossary",
+                              "+lexicon", "+translation", "default", "default −sentences",
+                              "default −scope", "default −glossary", "default −lexicon",
+                              "default −translation"]
+    assert by_label["hybrid"].overrides == {
+        "sentence_weight": 0.0, "scope_by_name": False, "glossary": False,
+        "english_bm25_weight": 1.0, "lexicon": "off", "translate": "off"}
+    # Levers build up, with the values of the settings in use.
+    assert by_label["+sentences"].overrides["sentence_weight"] == 0.4
+    assert by_label["+sentences"].overrides["glossary"] is False
+    assert by_label["+glossary"].overrides["glossary"] is True
+    assert by_label["+glossary"].overrides["english_bm25_weight"] == 0.5
+    assert by_label["+lexicon"].overrides["lexicon"] == "auto"
+    assert by_label["+lexicon"].overrides["translate"] == "off"
+    assert by_label["+translation"].overrides["translate"] == "on"
+    assert by_label["default"].overrides == {}
+    assert by_label["default −lexicon"].overrides == {"lexicon": "off"}
+    assert "+translation" not in [a.label for a in ablations(config, False)]
 
 
 def normal(text):
@@ -302,15 +317,14 @@ def test_run_with_an_llm_adds_the_translation_ablation(config, qa_path, tmp_path
                             qa_path, "retrieval")
     assert result["translation"] is True
     labels = [r["label"] for r in result["retrieval"]]
-    assert labels == [*LABELS[:-1], "hybrid+glossary+translation", "default"]
+    assert labels == [*LABELS[:7], "+translation", *LABELS[7:], "default −translation"]
     # Both English questions were translated, once each: the cache serves the rest.
     assert set(TRANSLATIONS) <= set(fake.asked)
     assert all(fake.asked.count(q) == 1 for q in TRANSLATIONS)
     assert not any(q.startswith(("중국", "화웨이", "2025", "칭화", "일본")) for q in fake.asked)
     by_label = {r["label"]: r for r in result["retrieval"]}
-    en = {r["id"]: r for r in by_label["hybrid+glossary+translation"]["per_query"]}
+    en = {r["id"]: r for r in by_label["+translation"]["per_query"]}
     # Searched in Korean too, the patent question finds its evidence first.
     assert en["en-1"]["mrr@10"] == 1.0
     # The default settings are every lever on: the same rankings as the last ablation.
-    assert by_label["default"]["per_query"] == by_label["hybrid+glossary+translation"][
-        "per_query"]
+    assert by_label["default"]["per_query"] == by_label["+translation"]["per_query"]

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    # No glossing here: a cold gloss cache costs ~10 minutes of LLM time (measured by
+    # `rag index`; the lexicon itself is tested in test_lexicon*.py).
     config = Config(corpus_dir=ROOT / "corpus",
-                    index_dir=tmp_path_factory.mktemp("real") / "index")
+                    index_dir=tmp_path_factory.mktemp("real") / "index", lexicon="off")
     report = build_index(config)
     assert report.chunks > 50 and report.embedded_chunks == report.chunks
     return config

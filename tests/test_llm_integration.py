@@ -51,7 +51,8 @@ def retriever(tmp_path_factory) -> Retriever:
     for name in REPORTS:
         shutil.copy(ROOT / "corpus" / f"{name}.txt", corpus)
     (corpus / "notice.txt").write_text(PLANTED, encoding="utf-8")
-    config = Config(corpus_dir=corpus, index_dir=root / "index", translate="off")
+    config = Config(corpus_dir=corpus, index_dir=root / "index", translate="off",
+                    lexicon="off")
     build_index(config)
     return Retriever(config)
 

@@ -67,7 +67,7 @@ def test_report_has_the_tables(extractive):
     assert "Mode `extractive`, model `hash`" in text
     table = section(text, "## Retrieval")
     assert "| run | lang | n | R@1 | R@3 | R@5 | R@10 | MRR@10 | nDCG@10 | p50 ms |" in table
-    for label in ("dense", "bm25", "hybrid", "hybrid+glossary", "default"):
+    for label in ("dense", "bm25", "hybrid", "+glossary", "default", "default −lexicon"):
         for lang in ("en", "ko"):
             assert f"| {label} | {lang} | " in table
     assert "![recall_at_k.png](recall_at_k.png)" in table
@@ -136,6 +136,7 @@ def test_retrieval_table_has_a_row_per_run_and_language(retrieval):
     result, _ = retrieval
     rows = retrieval_table(result)
     assert len(rows) == 2 + sum(len(r["by_lang"]) for r in result["retrieval"])
-    default_ko = result["retrieval"][-1]["by_lang"]["ko"]
-    assert rows[-1].startswith(f"| default | ko | {default_ko['n']} | "
-                               f"{default_ko['recall@1']:.3f} | ")
+    last = result["retrieval"][-1]
+    last_ko = last["by_lang"]["ko"]
+    assert rows[-1].startswith(f"| {last['label']} | ko | {last_ko['n']} | "
+                               f"{last_ko['recall@1']:.3f} | ")

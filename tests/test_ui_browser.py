@@ -150,7 +150,7 @@ def test_language_robust_retrieval_off_searches_english_as_typed() -> None:
     assert ui.robust_config(config, True) is config
     off = ui.robust_config(config, False)
     assert not off.glossary and off.english_bm25_weight == 1.0
-    assert getattr(off, "translate", "off") == "off"
+    assert off.translate == "off" and off.lexicon == "off"
 
 
 # --- the real app in a real browser ---------------------------------------------------
