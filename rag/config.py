@@ -70,12 +70,14 @@ class Config:
     # Translate English questions into Korean with the LLM and search with both:
     # "auto" does it where an LLM is installed or configured.
     translate: str = "auto"
-    translation_weight: float = 1.5
+    translation_weight: float = 1.0
     # English (or mixed) questions also search BM25 with the Korean words an English
     # word glosses (rag.lexicon): "auto" glosses the reports' vocabulary at `rag index`
     # time where an LLM is installed or configured; "on" requires it; "off" never.
+    # Without a translation that search is the BM25 query; beside one it weighs
+    # lexicon_weight (docs/tuning.md).
     lexicon: str = "auto"
-    lexicon_weight: float = 1.0
+    lexicon_weight: float = 0.5
     # A question that names one report ("per the KISTEP brief") searches only that
     # report, without its name among the query words (rag.scope).
     scope_by_name: bool = True

@@ -353,9 +353,11 @@ class Retriever:
                     index, translated, depth, allowed,
                     self.config.bm25_weight * self.config.translation_weight))
             if lexicon_terms:
+                # Alone, the glossed words are the BM25 query; beside a translation, whose
+                # words are in context, they are a second, lighter one.
                 rankings.append(_bm25_ranking(
                     index, lexicon_terms, depth, allowed,
-                    self.config.bm25_weight * self.config.lexicon_weight))
+                    self.config.bm25_weight * (self.config.lexicon_weight if korean else 1.0)))
             if korean or lexicon_terms:
                 for v in variants:
                     if v["kind"] == "glossary":

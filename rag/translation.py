@@ -26,24 +26,31 @@ SYSTEM_PROMPT = (
     "they are. Output only the Korean question, on one line."
 )
 # Worked examples steady a small model; they are about other topics than the reports.
+# Term hints ride on the question, not the system prompt, so the system prompt and the
+# examples stay one fixed prefix that the local model keeps evaluated between questions
+# (first token in ~0.4 s instead of ~1.8 s).
 _EXAMPLES = (
-    ("What share of Guangzhou's budget went to robotics in 2023?",
+    ("What share of Guangzhou's budget went to robotics in 2023?\n"
+     "(Korean terms: robotics = 로봇)",
      "2023년 광저우 예산 중 로봇 분야 비중은 얼마인가?"),
     ("Which companies did the ministry name as partners for the new GPU cluster?",
      "정부 부처가 새 GPU 클러스터의 협력 기업으로 지목한 기업은 어디인가?"),
 )
-_VERSION = 2
+_VERSION = 4
+_HINTS = "(Korean terms: "
 
 
 def pick_translation(reply: str) -> str:
     """The Korean question in a model's reply, without preambles or runaway repetition.
 
-    Small models sometimes open with "한국어로는 다음과 같이…:" or repeat a word until the
-    token limit; the translation is the longest Hangul line not ending in a colon.
+    Small models sometimes open with "한국어로는 다음과 같이…:", echo the term hints, or
+    repeat a word until the token limit; the translation is the longest Hangul line that
+    is neither a preamble ending in a colon nor the hints.
     """
     lines = [line.strip().strip('"“”') for line in reply.splitlines()]
     lines = [line for line in lines
-             if re.search(r"[\uac00-\ud7a3]", line) and not line.endswith(":")]
+             if re.search(r"[\uac00-\ud7a3]", line) and not line.endswith(":")
+             and not line.startswith(_HINTS)]
     if not lines:
         return ""
     words = max(lines, key=len).split()
@@ -72,16 +79,16 @@ class Translator:
         with self._lock:
             if key in self._cache:
                 return self._cache[key], True
-        hints = ""
+        content = question
         if glossary:
             # The reports' own Korean forms make the translation match their words.
             pairs = "; ".join(f"{t.english} = {t.korean}" for t in glossary)
-            hints = f"\nUse these Korean terms: {pairs}."
-        messages = [{"role": "system", "content": SYSTEM_PROMPT + hints}]
+            content = f"{question}\n{_HINTS}{pairs})"
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}]
         for english, korean in _EXAMPLES:
             messages += [{"role": "user", "content": english},
                          {"role": "assistant", "content": korean}]
-        messages.append({"role": "user", "content": question})
+        messages.append({"role": "user", "content": content})
         text = pick_translation("".join(self._generator.stream(messages, self._max_tokens)))
         if not text:
             return question, False

@@ -86,13 +86,23 @@ def test_damaged_cache_lines_are_skipped(cache_file, caplog):
     assert sum("damaged line" in r.message for r in caplog.records) == 5
 
 
-def test_glossary_hints_go_into_the_system_prompt(cache_file):
+def test_glossary_hints_ride_on_the_question_and_the_prefix_stays_fixed(cache_file):
     generator = ScriptedGenerator(KOREAN)
     glossary = [Term("DeepSeek", "딥시크", "d"), Term("HBM", "고대역폭 메모리", "d")]
-    Translator(generator, cache_file).translate(QUESTION, glossary)
-    system = generator.calls[0][0]["content"]
-    assert system.startswith(SYSTEM_PROMPT)
-    assert system.endswith("Use these Korean terms: DeepSeek = 딥시크; HBM = 고대역폭 메모리.")
+    translator = Translator(generator, cache_file)
+    translator.translate(QUESTION, glossary)
+    translator.translate("What is HBM?")
+    with_hints, without = generator.calls
+    assert with_hints[0]["content"] == without[0]["content"] == SYSTEM_PROMPT
+    assert with_hints[:-1] == without[:-1]  # the examples too: one cacheable prefix
+    assert with_hints[-1]["content"] == (
+        f"{QUESTION}\n(Korean terms: DeepSeek = 딥시크; HBM = 고대역폭 메모리)")
+    assert without[-1]["content"] == "What is HBM?"
+
+
+def test_echoed_hints_are_not_the_translation():
+    reply = "(Korean terms: DeepSeek = 딥시크; HBM = 고대역폭 메모리 반도체)\n딥시크 비용은?"
+    assert pick_translation(reply) == "딥시크 비용은?"
 
 
 def test_only_the_first_line_of_the_reply_is_kept(cache_file):
@@ -150,7 +160,7 @@ def test_english_question_is_searched_in_korean_too(deepseek_index, tmp_path):
     assert "translation" in result.timings_ms
     assert result.hits[0].doc_id == "deepseek"
     # The glossary pair mined from the reports guided the translation.
-    assert "DeepSeek = 딥시크" in generator.calls[0][0]["content"]
+    assert "DeepSeek = 딥시크" in generator.calls[0][-1]["content"]
     again = retriever.search(QUESTION, k=3)
     assert again.variants[2]["cached"] is True
     assert len(generator.calls) == 1
