@@ -245,7 +245,16 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
     """The best sentences of `scored` (not empty), in reading order, each with its marker."""
     cfg = retriever.config
     best = scored[0].score
-    chosen = [s for s in scored if s.score >= best - cfg.sentence_margin][: cfg.answer_sentences]
+    chosen: list[ScoredSentence] = []
+    seen: set[str] = set()
+    for s in scored:
+        # A title or heading repeated in a report is one statement, quoted once.
+        text = " ".join(s.text.split())
+        if s.score < best - cfg.sentence_margin or len(chosen) == cfg.answer_sentences:
+            break
+        if text not in seen:
+            seen.add(text)
+            chosen.append(s)
     # Reading order, the best sentence's document first.
     lead = chosen[0].hit.doc_id
     chosen.sort(key=lambda s: (s.hit.doc_id != lead, s.hit.doc_id, s.start))

@@ -340,7 +340,7 @@ class Retriever:
                         self.config.dense_weight * self.config.translation_weight, variant)
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
-            terms = tokenize_korean(searched)
+            terms = tokenize_korean(query)
             original["bm25_terms"] = list(terms)
             if korean:
                 # With a Korean rendering, BM25 searches it: the English words and the

@@ -1,9 +1,12 @@
 """Questions that name their source: "per the KISTEP brief", "KLID 글에 따르면".
 
-Analysts often say which report they mean. That name is an instruction about where to
-look, not words to match: matched as words, "KISTEP" pulls the brief's list of other
-KISTEP publications (every row names KISTEP) above the passage that answers. A named
-document therefore narrows the search to itself, and its name leaves the query text.
+Analysts often say which report they mean. That name is mostly an instruction about
+where to look: embedded or translated with the question, "per the KISTEP brief" pulls the
+brief's list of other KISTEP publications above the passage that answers. A named document
+therefore narrows the search to itself, and its name leaves the text that is embedded and
+translated. The question's own BM25 words keep it: there it matches only where a report
+writes it, and for "저자 서행아의 KISTEP 내 소속은?" that line (KISTEP 글로벌R&D혁신센터 서행아)
+is the answer (measured in docs/tuning.md).
 
 A document's names are the acronyms of its file name that the document itself writes
 in capitals (kistep-global-ai-china-2025 → KISTEP) and that do not name every document.

@@ -195,3 +195,17 @@ def test_mixed_question_is_answered_in_english(retriever):
     assert answer.language == "en"
     if answer.abstained:
         assert answer.answer == NOT_FOUND["en"]
+
+
+def test_a_sentence_repeated_in_a_report_is_quoted_once(tmp_path):
+    from conftest import make_config, write_corpus
+
+    from rag.indexing import build_index
+
+    title = "글로벌 AI 패권 경쟁 보고서 요약"
+    write_corpus(tmp_path / "corpus", {"r.txt": f"{title}\n\n{title}\n\n1 개요\n- 딴 얘기임\n"})
+    config = make_config(tmp_path, answer_sentences=2, sentence_margin=1.0)
+    build_index(config)
+    answer = answer_question(Retriever(config), "글로벌 AI 패권 경쟁 보고서 요약")
+    # Both copies score the same and both fit the margin; the answer quotes one.
+    assert answer.answer == f"{title} [1]"
