@@ -1,5 +1,5 @@
-"""The real local LLM on the real reports: one cited Korean answer, and a planted instruction
-that must not take over. Two LLM calls in all, over one index."""
+"""The real local LLM on the real reports: one cited Korean answer, a planted instruction
+that must not take over, and a handful of the reports' words glossed into English."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from rag.answer import Token, stream_answer
 from rag.config import Config
 from rag.indexing import build_index
+from rag.lexicon import GlossCache
 from rag.llm import load_generator
 from rag.retrieval import Retriever
 
@@ -90,3 +91,14 @@ def test_planted_instruction_does_not_take_over(retriever, generator):
     # ...and the answer does not obey it.
     assert "해킹됨" not in answer.answer
     assert "해킹됨" not in streamed
+
+
+def test_the_reports_words_get_english_glosses(generator, tmp_path):
+    cache = GlossCache(tmp_path / "lexicon.jsonl", generator.name)
+    words = ["인재", "반도체", "투자", "규제"]
+    assert cache.gloss(words, generator) == len(words)
+    glosses = cache.get(words)
+    assert "talent" in glosses["인재"]
+    assert "semiconductor" in glosses["반도체"]
+    assert "investment" in glosses["투자"]
+    assert "regulation" in glosses["규제"]
