@@ -127,11 +127,15 @@ def gloss_vocabulary(config: Config, tokens: list[list[str]], progress: bool = F
     """
     if config.lexicon == "off":
         return 0
-    from .lexicon import GlossCache, vocabulary
+    from .lexicon import GlossCache, content_nouns, hangul_words
     from .llm import generator_name, llm_available, load_generator
 
     cache = GlossCache(config.cache_dir / "lexicon.jsonl", generator_name(config))
-    missing = cache.missing(vocabulary(tokens))
+    unknown = cache.missing(hangul_words(tokens))
+    if not unknown:
+        return 0  # every word glossed or known to need none: no tagger, no LLM
+    missing = content_nouns(unknown)
+    cache.skip(sorted(set(unknown) - set(missing)))
     if not missing:
         return 0
     if config.lexicon == "auto" and not llm_available(config)[0]:

@@ -95,22 +95,29 @@ def build_lexicon(glosses: dict[str, tuple[str, ...]]) -> Lexicon:
     return Lexicon({key: tuple(sorted(terms)) for key, terms in sorted(inverted.items())})
 
 
-def vocabulary(index_terms: Iterable[Sequence[str]]) -> list[str]:
-    """The Korean content nouns among an index's BM25 terms, most frequent first.
-
-    Terms are tagged on their own (they already are single morphemes); one-syllable
-    nouns carry too little to gloss.
-    """
-    from .bm25 import tag_words
-
+def hangul_words(index_terms: Iterable[Sequence[str]]) -> list[str]:
+    """The Hangul terms of two or more syllables in an index, most frequent first
+    (one-syllable nouns carry too little to gloss)."""
     counts: dict[str, int] = {}
     for terms in index_terms:
         for term in set(terms):
             if len(term) >= 2 and re.fullmatch(r"[가-힣]+", term):
                 counts[term] = counts.get(term, 0) + 1
-    ordered = sorted(counts, key=lambda t: (-counts[t], t))
-    tags = tag_words(ordered)
-    return [t for t in ordered if tags.get(t) in _GLOSSED_TAGS]
+    return sorted(counts, key=lambda t: (-counts[t], t))
+
+
+def content_nouns(words: Sequence[str]) -> list[str]:
+    """The common nouns and roots among `words`, tagged on their own (index terms
+    already are single morphemes)."""
+    from .bm25 import tag_words
+
+    tags = tag_words(list(words))
+    return [w for w in words if tags.get(w) in _GLOSSED_TAGS]
+
+
+def vocabulary(index_terms: Iterable[Sequence[str]]) -> list[str]:
+    """The words of an index worth glossing, most frequent first."""
+    return content_nouns(hangul_words(index_terms))
 
 
 def parse_glosses(reply: str, asked: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -178,6 +185,10 @@ class GlossCache:
             if bar is not None:
                 bar.close()
         return done
+
+    def skip(self, terms: Iterable[str]) -> None:
+        """Remember `terms` as needing no gloss, so later runs need not look at them."""
+        self._add(dict.fromkeys(terms, ()))
 
     def _add(self, glosses: dict[str, tuple[str, ...]]) -> None:
         with self._lock:

@@ -320,10 +320,11 @@ class Retriever:
                              "bm25_terms": tokenize_korean(" ".join(t.korean for t in found))})
         lexical = self.lexicon.lookup(searched) if language != "ko" else {}
         lexicon_terms = list(dict.fromkeys(t for terms in lexical.values() for t in terms))
+        lexicon_variant: dict[str, Any] = {
+            "kind": "lexicon", "retrievers": [], "bm25_terms": lexicon_terms,
+            "mapping": {w: list(ts) for w, ts in lexical.items()}}
         if lexical:
-            variants.append({"kind": "lexicon", "retrievers": ["bm25"],
-                             "mapping": {w: list(ts) for w, ts in lexical.items()},
-                             "bm25_terms": lexicon_terms})
+            variants.append(lexicon_variant)
         if language != "ko" and self._translation_enabled():
             t0 = time.perf_counter()
             korean, cached = self._translate(query, found, variants)
@@ -358,6 +359,7 @@ class Retriever:
                 rankings.append(_bm25_ranking(
                     index, lexicon_terms, depth, allowed,
                     self.config.bm25_weight * (self.config.lexicon_weight if korean else 1.0)))
+                lexicon_variant["retrievers"].append("bm25")
             if korean or lexicon_terms:
                 for v in variants:
                     if v["kind"] == "glossary":

@@ -132,7 +132,7 @@ def glossed(tmp_path, monkeypatch):
     return config, generator
 
 
-def test_indexing_glosses_new_words_once(glossed):
+def test_indexing_glosses_new_words_once(glossed, monkeypatch):
     config, generator = glossed
     report = build_index(config)
     assert report.glossed_terms >= 4
@@ -140,7 +140,12 @@ def test_indexing_glosses_new_words_once(glossed):
             (config.cache_dir / "lexicon.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {r["key"].split("\t")[2] for r in rows} >= {"인재", "유치", "해외", "가격", "특허"}
     asked = len(generator.asked)
-    # Up to date and every word cached (words without a gloss too): no LLM call.
+    # Up to date and every word cached (verbs and names as needing no gloss): neither the
+    # LLM nor the tagger is called.
+    def no_tagger(words):
+        raise AssertionError(f"tagged {words}")
+
+    monkeypatch.setattr("rag.bm25.tag_words", no_tagger)
     again = build_index(config)
     assert again.up_to_date and again.glossed_terms == 0
     assert len(generator.asked) == asked
@@ -185,6 +190,8 @@ def test_english_question_searches_the_glossed_korean_words(glossed):
                                   "recruitment": ["유치"]}
     assert lexicon["bm25_terms"] == ["해외", "인재", "유치"]
     assert lexicon["retrievers"] == ["bm25"]
+    dense = Retriever(config).search("overseas talent recruitment", k=1, mode="dense")
+    assert next(v for v in dense.variants if v["kind"] == "lexicon")["retrievers"] == []
 
 
 def test_korean_questions_do_not_use_the_lexicon(glossed):
