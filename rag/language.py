@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_QUOTED = re.compile(r"‘[^’]*’|“[^”]*”|'[^']*'|\"[^\"]*\"|「[^」]*」|『[^』]*』")
 _QUESTION_WORDS = {"what", "how", "which", "who", "whom", "whose", "when", "where", "why",
                    "is", "are", "was", "were", "does", "do", "did", "can", "could", "list",
                    "name", "according", "in", "by", "the", "a", "an"}
@@ -14,8 +15,12 @@ def detect_language(text: str) -> str:
     """"ko", "en" or "mixed", from the words that carry the grammar.
 
     Korean text names things in Latin letters (DeepSeek, HBM, QwQ-32B), so those do not
-    make a question English; lower-case English words and question words do.
+    make a question English; lower-case English words and question words do, outside
+    quotation marks (베이징 ‘AI for All’ 정책 quotes a name).
     """
+    unquoted = _QUOTED.sub(" ", text)
+    if _HANGUL.search(unquoted):
+        text = unquoted
     words = text.split()
     hangul_words = sum(1 for w in words if _HANGUL.search(w))
     english_words = sum(

@@ -11,6 +11,8 @@ from rag.language import detect_language, reply_language
     "화웨이 어센드 910C 칩의 수율은?",
     "HBM 수출 통제는 언제 시작되었나?",
     "딥시크 V3 cost는?",  # an English word glued to a Korean particle reads as Korean
+    "베이징 ‘AI for All’ 정책이 발표된 시기는?",  # a quoted name
+    '보고서의 "Made in China 2025" 언급은?',
 ])
 def test_korean_with_latin_names_is_korean(question):
     assert detect_language(question) == "ko"
@@ -21,6 +23,7 @@ def test_korean_with_latin_names_is_korean(question):
     "What is HBM?",
     "Which company makes the Ascend 910C?",
     "list the AI plans of China",
+    "When was the 'AI for All' policy announced?",  # quotes alone do not make it Korean
 ])
 def test_english_is_english(question):
     assert detect_language(question) == "en"
