@@ -91,7 +91,8 @@ def test_eval_matches_a_recomputation_from_search_batch(real_index: Config, tmp_
     batch.write_text("\n".join(json.dumps({"id": i.id, "question": i.question},
                                           ensure_ascii=False) for i in items) + "\n",
                      encoding="utf-8")
-    env = {**os.environ, "RAG_INDEX_DIR": str(config.index_dir), "RAG_TRANSLATE": "off"}
+    env = {**os.environ, "RAG_INDEX_DIR": str(config.index_dir), "RAG_TRANSLATE": "off",
+           "RAG_LEXICON": "off"}
     out = subprocess.run([sys.executable, "-m", "rag.cli", "search", "--batch", str(batch),
                           "-k", "10"], capture_output=True, text=True, env=env, cwd=ROOT,
                          timeout=600, check=False)
