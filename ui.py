@@ -363,8 +363,8 @@ def build_ui(app: ReportApp) -> gr.Blocks:
                                label="보고서 필터 · only these reports",
                                info="비우면 전체 · empty: all reports", elem_id="docs")
             robust = gr.Checkbox(True, label="언어 보정 검색 · language-robust retrieval",
-                                 info="영어 질문: 용어집·번역·BM25 가중 · English questions: "
-                                      "glossary, translation, lighter BM25", elem_id="robust")
+                                 info="영어 질문: 용어집·어휘집·번역 · English questions: "
+                                      "glossary, lexicon, translation", elem_id="robust")
             gr.Markdown("#### 보고서 추가 · Add a report")
             upload = gr.File(label=".txt / .md (UTF-8, CP949)", file_types=[".txt", ".md"],
                              file_count="single", elem_id="upload")
