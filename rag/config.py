@@ -79,7 +79,7 @@ class Config:
     lexicon: str = "auto"
     lexicon_weight: float = 0.5
     # A question that names one report ("per the KISTEP brief") searches only that
-    # report, without its name among the query words (rag.scope).
+    # report; the name leaves the text that is embedded and translated (rag.scope).
     scope_by_name: bool = True
     # How deep each retriever's ranking goes before fusion.
     candidates: int = 50

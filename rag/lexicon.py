@@ -11,7 +11,6 @@ BM25 query that needs no LLM at question time.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -20,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .cache import append_cache, read_cache
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +116,6 @@ def content_nouns(words: Sequence[str]) -> list[str]:
     return [w for w in words if tags.get(w) in _GLOSSED_TAGS]
 
 
-def vocabulary(index_terms: Iterable[Sequence[str]]) -> list[str]:
-    """The words of an index worth glossing, most frequent first."""
-    return content_nouns(hangul_words(index_terms))
-
-
 def parse_glosses(reply: str, asked: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """Glosses of the `asked` terms in a reply of "term = a, b, c" lines."""
     wanted = set(asked)
@@ -193,34 +189,17 @@ class GlossCache:
     def _add(self, glosses: dict[str, tuple[str, ...]]) -> None:
         with self._lock:
             self._glosses.update(glosses)
-            try:
-                self._file.parent.mkdir(parents=True, exist_ok=True)
-                with self._file.open("a", encoding="utf-8") as f:
-                    for korean, english in glosses.items():
-                        f.write(json.dumps({"key": self._key(korean), "english": list(english)},
-                                           ensure_ascii=False) + "\n")
-            except OSError as exc:
-                log.warning("cannot write the gloss cache %s: %s", self._file, exc)
+            append_cache(self._file, "english",
+                         {self._key(k): list(v) for k, v in glosses.items()}, "gloss cache")
 
     def _key(self, korean: str) -> str:
         return f"{_VERSION}\t{self._model}\t{korean}"
 
     def _read(self) -> dict[str, tuple[str, ...]]:
-        glosses: dict[str, tuple[str, ...]] = {}
-        if not self._file.is_file():
-            return glosses
         prefix = self._key("")
-        with self._file.open(encoding="utf-8") as f:
-            for line in f:
-                try:
-                    row = json.loads(line)
-                    key, english = row["key"], row["english"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    log.warning("skipping a damaged line in %s", self._file)
-                    continue
-                if key.startswith(prefix) and isinstance(english, list):
-                    glosses[key[len(prefix):]] = tuple(str(e) for e in english)
-        return glosses
+        return {key[len(prefix):]: tuple(str(e) for e in english)
+                for key, english in read_cache(self._file, "english").items()
+                if key.startswith(prefix) and isinstance(english, list)}
 
 
 def _ask(generator: Any, terms: list[str]) -> str:

@@ -276,9 +276,10 @@ class Retriever:
                doc_ids: Collection[str] | None = None) -> SearchResult:
         """Top-`k` passages for `query`, optionally only from the documents `doc_ids`.
 
-        English (or mixed) questions get their BM25 query extended with the Korean forms
-        of glossary terms they name, and BM25 counts for less in the fusion since most
-        English words cannot match Korean text.
+        A question naming one report searches that report (rag.scope). English (or
+        mixed) questions are also searched through the glossed lexicon and an LLM
+        translation where those are on, else with the glossary's Korean terms and a
+        lighter BM25; `variants` records every query searched and by which retriever.
         """
         if mode not in MODES:
             raise QueryError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
@@ -312,6 +313,7 @@ class Retriever:
                                              original)
             timings["dense"] = _ms(t0)
         korean = ""
+        translation: dict[str, Any] = {}
         found = (expand_query(searched, self.glossary)
                  if language != "ko" and self.config.glossary else [])
         if found:
@@ -332,13 +334,13 @@ class Retriever:
             if korean and scope is not None:
                 korean = strip_names(korean, scope.names)
             if korean:
-                variant: dict[str, Any] = {"kind": "translation", "text": korean,
-                                           "cached": cached, "retrievers": []}
-                variants.append(variant)
+                translation = {"kind": "translation", "text": korean, "cached": cached,
+                               "retrievers": []}
+                variants.append(translation)
                 if mode in ("hybrid", "dense"):
                     rankings += self._dense_rankings(
                         self.embed_query(korean), depth, allowed,
-                        self.config.dense_weight * self.config.translation_weight, variant)
+                        self.config.dense_weight * self.config.translation_weight, translation)
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
             terms = tokenize_korean(query)
@@ -348,8 +350,8 @@ class Retriever:
                 # glossary's terms (already hints to the translation) only add noise
                 # (docs/tuning.md).
                 translated = tokenize_korean(korean)
-                variants[-1]["bm25_terms"] = translated
-                variants[-1]["retrievers"].append("bm25")
+                translation["bm25_terms"] = translated
+                translation["retrievers"].append("bm25")
                 rankings.append(_bm25_ranking(
                     index, translated, depth, allowed,
                     self.config.bm25_weight * self.config.translation_weight))

@@ -8,16 +8,13 @@ JSON-lines file in the cache folder), so a repeated question costs nothing.
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 import threading
 from pathlib import Path
 from typing import Any
 
+from .cache import append_cache, read_cache
 from .glossary import Term
-
-log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = (
     "Translate the user's question into natural Korean, as a Korean analyst would ask it. "
@@ -36,6 +33,9 @@ _EXAMPLES = (
     ("Which companies did the ministry name as partners for the new GPU cluster?",
      "정부 부처가 새 GPU 클러스터의 협력 기업으로 지목한 기업은 어디인가?"),
 )
+_PREFIX = ({"role": "system", "content": SYSTEM_PROMPT},
+           *({"role": role, "content": text} for english, korean in _EXAMPLES
+             for role, text in (("user", english), ("assistant", korean))))
 _VERSION = 4
 _HINTS = "(Korean terms: "
 
@@ -70,7 +70,7 @@ class Translator:
         self._cache_file = Path(cache_file)
         self._max_tokens = max_tokens
         self._lock = threading.Lock()
-        self._cache: dict[str, str] = self._read_cache()
+        self._cache: dict[str, str] = read_cache(self._cache_file, "text")
 
     def translate(self, question: str, glossary: list[Term] | tuple[Term, ...] = ()
                   ) -> tuple[str, bool]:
@@ -84,37 +84,11 @@ class Translator:
             # The reports' own Korean forms make the translation match their words.
             pairs = "; ".join(f"{t.english} = {t.korean}" for t in glossary)
             content = f"{question}\n{_HINTS}{pairs})"
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}]
-        for english, korean in _EXAMPLES:
-            messages += [{"role": "user", "content": english},
-                         {"role": "assistant", "content": korean}]
-        messages.append({"role": "user", "content": content})
+        messages = [*_PREFIX, {"role": "user", "content": content}]
         text = pick_translation("".join(self._generator.stream(messages, self._max_tokens)))
         if not text:
             return question, False
         with self._lock:
             self._cache[key] = text
-            self._append(key, text)
+            append_cache(self._cache_file, "text", {key: text}, "translation cache")
         return text, False
-
-    def _read_cache(self) -> dict[str, str]:
-        cache: dict[str, str] = {}
-        if not self._cache_file.is_file():
-            return cache
-        with self._cache_file.open(encoding="utf-8") as f:
-            for line in f:
-                try:
-                    row = json.loads(line)
-                    cache[row["key"]] = row["text"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    log.warning("skipping a damaged line in %s", self._cache_file)
-        return cache
-
-    def _append(self, key: str, text: str) -> None:
-        try:
-            self._cache_file.parent.mkdir(parents=True, exist_ok=True)
-            with self._cache_file.open("a", encoding="utf-8") as f:
-                f.write(json.dumps({"key": key, "text": text}, ensure_ascii=False) + "\n")
-        except OSError as exc:
-            # The translation is still used; only its reuse in a later process is lost.
-            log.warning("cannot write the translation cache %s: %s", self._cache_file, exc)

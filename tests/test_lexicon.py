@@ -8,7 +8,14 @@ from conftest import make_config, write_corpus
 
 from rag.errors import ModelUnavailableError
 from rag.indexing import build_index, gloss_vocabulary
-from rag.lexicon import GlossCache, build_lexicon, english_key, parse_glosses, vocabulary
+from rag.lexicon import (
+    GlossCache,
+    build_lexicon,
+    content_nouns,
+    english_key,
+    hangul_words,
+    parse_glosses,
+)
 from rag.retrieval import Retriever
 
 DICTIONARY = {"인재": "talent, human resources", "유치": "attraction, recruitment",
@@ -75,7 +82,7 @@ def test_lookup_maps_each_known_word_once():
 
 def test_vocabulary_keeps_korean_content_nouns_most_frequent_first():
     tokens = [["인재", "유치", "하", "ai"], ["인재", "베이징", "물", "달리"], ["인재", "유치"]]
-    assert vocabulary(tokens) == ["인재", "유치"]
+    assert content_nouns(hangul_words(tokens)) == ["인재", "유치"]
     # 하 and 물 are one syllable, ai is not Hangul, 베이징 is a proper noun, 달리 a verb stem.
 
 
@@ -109,7 +116,7 @@ def test_a_damaged_cache_line_is_skipped(tmp_path, caplog):
     cache_file = tmp_path / "lexicon.jsonl"
     cache_file.write_text('{"key": "1\\tm\\t인재", "english": ["talent"]}\n{broken\n',
                           encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="rag.lexicon"):
+    with caplog.at_level(logging.WARNING, logger="rag.cache"):
         assert GlossCache(cache_file, "m").get(["인재"]) == {"인재": ("talent",)}
     assert "damaged" in caplog.text
 

@@ -79,7 +79,7 @@ def test_damaged_cache_lines_are_skipped(cache_file, caplog):
     cache_file.write_text('{"key": "trunc\n[1, 2]\n{"key": "no text"}\nnull\n' + good
                           + '{"text": "no key"}\n', encoding="utf-8")
     generator = ScriptedGenerator("새 번역")
-    with caplog.at_level(logging.WARNING, logger="rag.translation"):
+    with caplog.at_level(logging.WARNING, logger="rag.cache"):
         translator = Translator(generator, cache_file)
     assert translator.translate(QUESTION) == (KOREAN, True)
     assert generator.calls == []
@@ -122,7 +122,7 @@ def test_empty_reply_keeps_the_question_and_caches_nothing(cache_file):
 def test_unwritable_cache_still_translates(tmp_path, caplog):
     folder = tmp_path / "is-a-folder"
     folder.mkdir()
-    with caplog.at_level(logging.WARNING, logger="rag.translation"):
+    with caplog.at_level(logging.WARNING, logger="rag.cache"):
         assert Translator(ScriptedGenerator(KOREAN), folder).translate(QUESTION) == (
             KOREAN, False)
     assert any("cannot write the translation cache" in r.message for r in caplog.records)
