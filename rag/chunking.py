@@ -32,7 +32,7 @@ _SENTENCE_END = re.compile(r"(다|음|임|함|됨)\s*[.!?]?\s*(\d{1,2}\))?\s*$")
 # A sentence boundary: end punctuation (not an initial like "H.") or a Korean ending
 # directly followed by an inline bullet; the split falls after the whitespace.
 _BOUNDARY = re.compile(
-    r"(?:(?<![A-Z\d])(?<=[.!?。])[\"”’)\]]*|(?<=[다음임함됨]))[ \t]+(?=\S)"
+    r"(?:(?<![A-Z\d])(?<=[.!?。])[\"”’)\]]*(?:\d{1,2}\))?|(?<=[다음임함됨]))[ \t]+(?=\S)"
 )
 
 
@@ -139,7 +139,8 @@ def _split_units(text: str, max_tokens: int, count) -> Iterator[_Unit]:
     """Lines as units, with the section path each one lives in; long lines split further."""
     path: list[tuple[int, str]] = []
     pos = 0
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
         start, end = pos, pos + len(line)
         pos = end + 1
         stripped = line.strip()
@@ -149,6 +150,11 @@ def _split_units(text: str, max_tokens: int, count) -> Iterator[_Unit]:
         end -= len(line) - len(line.rstrip())
         level = _heading_level(stripped)
         if level is None and _CAPTION.match(stripped):
+            if not _rows_follow(lines, i):
+                # The caption of an image (or of a table the text lost) heads nothing:
+                # it is a sentence of its own ("<표 2> 중국 주요 3개 도시 AI 개발 전략").
+                yield _Unit(start, end, tuple(p for _, p in path), False)
+                continue
             level = 4
         elif level is None and path and path[-1][0] == 4 and "\t" not in line:
             # Only a table's rows (tab-separated) carry its caption; a caption
@@ -170,6 +176,11 @@ def _split_units(text: str, max_tokens: int, count) -> Iterator[_Unit]:
             continue
         for s, e in _split_sentences(text, start, end, max_tokens, count):
             yield _Unit(s, e, current, False)
+
+
+def _rows_follow(lines: list[str], i: int) -> bool:
+    """Whether the first non-blank line after line `i` is a table row (tab-separated)."""
+    return next(("\t" in line for line in lines[i + 1:] if line.strip()), False)
 
 
 def _heading_level(line: str) -> int | None:

@@ -43,6 +43,9 @@ class Config:
     # Prefix each chunk's embedding input with the title and section path: cross-lingual
     # matching needs context the small cited chunk alone lacks.
     embed_context: bool = True
+    # Index each footnote together with the sentence that cites it, so a question about a
+    # figure's source finds the note (rag/footnotes.py).
+    footnote_context: bool = True
 
     # Chunking, in tiktoken tokens of `token_encoding`. Defaults measured in docs/tuning.md.
     chunk_tokens: int = 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +16,7 @@ from .config import Config
 from .corpus import read_corpus
 from .embedding import Embedder, load_embedder
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .footnotes import citing_text, find_footnotes
 from .store import Index, build_settings, load_index, read_manifest, save_index
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,10 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
     tokens: list[list[str]] = []
     vectors: list[np.ndarray | None] = []
     fresh: list[Chunk] = []
+    fresh_texts: list[str] = []  # what the dense model reads for each fresh chunk
     sentences: list[Sentence] = []
     sentence_vectors: list[np.ndarray | None] = []
-    fresh_sentences: list[Sentence] = []
+    fresh_sentences: list[str] = []
     for doc in documents:
         if doc.doc_id in kept_ids and previous is not None:
             rows = [i for i, c in enumerate(previous.chunks) if c.doc_id == doc.doc_id]
@@ -83,20 +85,28 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
         else:
             doc_chunks = chunk_document(doc, config.chunk_tokens, config.chunk_overlap_tokens,
                                         config.token_encoding)
-            chunks.extend(doc_chunks)
-            tokens.extend(index_terms(doc_chunks))
-            fresh.extend(doc_chunks)
-            vectors.extend([None] * len(doc_chunks))
             # Sentences up to a chunk's size, so each lies inside the chunks that hold it.
             doc_sentences = split_sentences(doc, config.chunk_tokens, config.token_encoding)
+            notes = find_footnotes(doc.text) if config.footnote_context else ()
+            # A note is read with the sentence citing it (its chunk's BM25 terms, its
+            # sentence's vector); the citing chunk's vector reads the note, often the
+            # source's English title. The other two pairings cost Korean MRR (docs/tuning.md).
+            citing = [(n.start, citing_text(doc.text, n, doc_sentences)) for n in notes]
+            noted = [(n.mark, doc.text[n.start:n.end]) for n in notes]
+            chunks.extend(doc_chunks)
+            tokens.extend(index_terms(doc_chunks, citing))
+            fresh.extend(doc_chunks)
+            fresh_texts.extend(_attached(c.start, c.end, noted)
+                               + c.embedding_text(config.embed_context) for c in doc_chunks)
+            vectors.extend([None] * len(doc_chunks))
             sentences.extend(doc_sentences)
-            fresh_sentences.extend(doc_sentences)
+            fresh_sentences.extend(_attached(x.start, x.end, citing) + x.text
+                                   for x in doc_sentences)
             sentence_vectors.extend([None] * len(doc_sentences))
     if fresh:
         embedder = embedder or embedder_factory(config)
         name, dim = embedder.name, embedder.dim
-        texts = [c.embedding_text(config.embed_context) for c in fresh]
-        texts += [x.text for x in fresh_sentences]
+        texts = fresh_texts + fresh_sentences
         new_rows = iter(_embed(embedder, texts, config, progress))
         vectors = [v if v is not None else next(new_rows) for v in vectors]
         sentence_vectors = [v if v is not None else next(new_rows) for v in sentence_vectors]
@@ -147,10 +157,18 @@ def gloss_vocabulary(config: Config, tokens: list[list[str]], progress: bool = F
     return cache.gloss(missing, load_generator(config), progress)
 
 
-def index_terms(chunks: list[Chunk]) -> list[list[str]]:
-    """BM25 terms of each chunk: its section path counts, as headings name the topic."""
-    return tokenize_korean_many([f"{c.section}\n{c.text}" if c.section else c.text
+def index_terms(chunks: list[Chunk], citing: Sequence[tuple[int, str]] = ()
+                ) -> list[list[str]]:
+    """BM25 terms of each chunk: its section path counts, as headings name the topic, and
+    so do the sentences citing the footnotes it holds (`citing`: note offset, sentence)."""
+    return tokenize_korean_many([_attached(c.start, c.end, citing)
+                                 + (f"{c.section}\n{c.text}" if c.section else c.text)
                                  for c in chunks])
+
+
+def _attached(start: int, end: int, extras: Sequence[tuple[int, str]]) -> str:
+    """The texts attached to offsets in ``[start, end)``, one per line."""
+    return "".join(f"{text}\n" for at, text in extras if start <= at < end)
 
 
 def _load_previous(config: Config) -> Index | None:

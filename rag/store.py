@@ -65,6 +65,7 @@ def build_settings(config: Config, model_name: str, dim: int) -> dict[str, Any]:
         "model": model_name,
         "dim": dim,
         "embed_context": config.embed_context,
+        "footnote_context": config.footnote_context,
         "chunk_tokens": config.chunk_tokens,
         "chunk_overlap_tokens": config.chunk_overlap_tokens,
         "token_encoding": config.token_encoding,

@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from rag.chunking import SECTION_SEP, Chunk, chunk_document, token_counter
+from rag.chunking import SECTION_SEP, Chunk, chunk_document, split_sentences, token_counter
 from rag.corpus import Document, read_corpus
 from rag.errors import ConfigError
 
@@ -140,6 +140,21 @@ def test_table_rows_carry_their_caption(caption):
 def test_image_caption_does_not_capture_following_text():
     chunks = chunk_document(make_doc("1 개요\n[그림 1] 특허 출원 현황\n본문 문장이다.\n"), 64, 0)
     assert section_of(chunks, "본문 문장이다.") == "1 개요"
+
+
+def test_caption_heading_nothing_is_text_of_its_section():
+    # The table's body was an image: its caption is all that is left of it, and it says
+    # something ("3개 도시"), so it must be in a chunk rather than only in a section path.
+    text = ("Ⅲ. 지역 사례\n서론 문장이다.\n<표 2> 중국 주요 3개 도시 AI 개발 전략\n"
+            "1. 베이징 사례\n" + LONG_SENTENCE + "\n")
+    chunks = chunk_document(make_doc(text), 64, 0)
+    assert section_of(chunks, "<표 2> 중국 주요 3개 도시 AI 개발 전략") == "Ⅲ. 지역 사례"
+
+
+def test_sentences_split_after_a_footnote_mark():
+    doc = make_doc("범위를 확장했다.8) 아폴로 플랫폼은 허브 역할을 한다.\n")
+    assert [x.text for x in split_sentences(doc)] == ["범위를 확장했다.8)",
+                                                      "아폴로 플랫폼은 허브 역할을 한다."]
 
 
 def test_nested_sections_reset_at_a_higher_level():

@@ -229,3 +229,36 @@ def test_manifest_does_not_list_itself(built_config):
     manifest = load(built_config).manifest
     assert (built_config.index_dir / MANIFEST).is_file()
     assert MANIFEST not in manifest["files"]
+
+
+def test_footnotes_are_indexed_with_the_sentence_citing_them(config):
+    note = "1) Shenzhen to launch 10 bln yuan fund"
+    citing_sentence = "선전시는 100억 위안 규모의 펀드를 조성하였다.1)"
+    (config.corpus_dir / "gamma.txt").write_text(
+        f"감마\n{citing_sentence} 이어지는 문장이다.\n"
+        + "다른 내용의 문장이 길게 이어진다. " * 12 + f"\n{note}\n", encoding="utf-8")
+    embedder = CountingEmbedder()
+    build_index(config, embedder=embedder)
+    index = load(config)
+    rows = [i for i, c in enumerate(index.chunks) if c.doc_id == "gamma"]
+    holding_note = [i for i in rows if note in index.chunks[i].text]
+    citing = [i for i in rows if citing_sentence in index.chunks[i].text]
+    assert holding_note and citing and not set(holding_note) & set(citing)
+    # The note's chunk is found by the citing sentence's words…
+    assert {"선전시", "펀드"} <= set(index.tokens[holding_note[0]])
+    # …the note's sentence is embedded behind the citing sentence…
+    assert f"{citing_sentence}\n{note}" in embedder.passages
+    # …and the citing chunk is embedded with the note's English words.
+    assert any(p.startswith(f"{note}\n") and citing_sentence in p for p in embedder.passages)
+
+
+def test_footnote_context_off_indexes_the_note_alone(config):
+    config = config.replace(footnote_context=False)
+    (config.corpus_dir / "gamma.txt").write_text(
+        "감마\n선전시는 펀드를 조성하였다.1) 이어진다.\n1) Shenzhen fund\n", encoding="utf-8")
+    embedder = CountingEmbedder()
+    build_index(config, embedder=embedder)
+    assert "1) Shenzhen fund" in embedder.passages  # the note's sentence, alone
+    assert not any(p.startswith("1) Shenzhen fund\n") for p in embedder.passages)
+    assert not any(p.startswith("선전시는") and p.endswith("1) Shenzhen fund")
+                   for p in embedder.passages)

@@ -58,6 +58,7 @@ def test_build_settings_fields(config):
         "model": "hash",
         "dim": 256,
         "embed_context": True,
+        "footnote_context": True,
         "chunk_tokens": 64,
         "chunk_overlap_tokens": 16,
         "token_encoding": "cl100k_base",
@@ -142,6 +143,7 @@ def test_missing_index(tmp_path):
     ({"chunk_tokens": 100}, "chunk_tokens"),
     ({"chunk_overlap_tokens": 10}, "chunk_overlap_tokens"),
     ({"embed_context": False}, "embed_context"),
+    ({"footnote_context": False}, "footnote_context"),
     ({"bm25_k1": 1.5}, "bm25_k1"),
 ])
 def test_other_settings_raise_mismatch(built_config, change, named):

@@ -1,0 +1,66 @@
+"""Footnotes: the report's own citations, linked to the sentence that cites them.
+
+A report cites its sources as a mark after a sentence ("…16%까지 늘어났다.6)") and a note
+further down ("6) 한국지능정보사회진흥원(NIA), 「The AI Report 2025」"). The note alone
+shares no words with a question such as "which report is cited for the 2023 project
+count?"; the citing sentence does. And the note often gives the source's English title
+("Shenzhen to launch 10 bln yuan fund"), words an English question shares with no Korean
+sentence. So rag/indexing.py links the two both ways, while each stays the passage cited.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .chunking import Sentence
+
+# A mark sits directly on the text it follows: "전망이다.1)", "(2017–2020)5)".
+_MARK = re.compile(r"(?<=[^\s\d(])(\d{1,2})\)")
+# A note starts a line or follows a space, and goes on to the line's end or the next note.
+_NOTE = re.compile(r"(?:^|(?<=[ \t\n]))(\d{1,2})\)[ \t]+(?=\S)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Footnote:
+    """Note `number`: cited by the mark at `mark`, written at ``text[start:end]``."""
+
+    number: int
+    mark: int
+    start: int
+    end: int
+
+
+def find_footnotes(text: str) -> tuple[Footnote, ...]:
+    """The notes of `text` that a mark before them cites, in reading order.
+
+    A numbered list ("1) 목표 2) 예산") has no marks, so it is not taken for notes.
+    """
+    marks: dict[int, int] = {}
+    events = sorted([(m.start(), "mark", m) for m in _MARK.finditer(text)]
+                    + [(m.start(), "note", m) for m in _NOTE.finditer(text)],
+                    key=lambda e: e[0])
+    notes: list[tuple[int, int, int]] = []
+    for _, kind, match in events:
+        number = int(match.group(1))
+        if kind == "mark":
+            marks[number] = match.start()
+        elif number in marks:
+            notes.append((number, marks.pop(number), match.start()))
+    found = []
+    for i, (number, mark, start) in enumerate(notes):
+        line_end = text.find("\n", start)
+        end = len(text) if line_end < 0 else line_end
+        if i + 1 < len(notes):
+            end = min(end, notes[i + 1][2])
+        found.append(Footnote(number, mark, start, start + len(text[start:end].rstrip())))
+    return tuple(found)
+
+
+def citing_text(text: str, note: Footnote, sentences: list[Sentence]) -> str:
+    """The sentence that carries the note's mark; the mark's line where no sentence does."""
+    for sentence in sentences:
+        if sentence.start <= note.mark < sentence.end:
+            return sentence.text
+    line_start = text.rfind("\n", 0, note.mark) + 1
+    return text[line_start:note.mark].strip()
