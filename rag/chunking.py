@@ -29,10 +29,12 @@ _HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
 _CAPTION = re.compile(r"^(?:[<〈]\s*(표|그림)\s*\d+\s*[>〉]|\[(표|그림)\s*\d+\])")
 # A sentence ending, possibly followed by a footnote mark such as "3)".
 _SENTENCE_END = re.compile(r"(다|음|임|함|됨)\s*[.!?]?\s*(\d{1,2}\))?\s*$")
-# A sentence boundary: end punctuation (not an initial like "H.") or a Korean ending
-# directly followed by an inline bullet; the split falls after the whitespace.
+# A sentence boundary: end punctuation, perhaps closed by a quote or a footnote mark ("다.8)"),
+# or a Korean ending directly followed by an inline bullet ("수준임 - 텐센트"), not by any
+# word ("이보다 더"); the split falls after the whitespace.
 _BOUNDARY = re.compile(
-    r"(?:(?<![A-Z\d])(?<=[.!?。])[\"”’)\]]*(?:\d{1,2}\))?|(?<=[다음임함됨]))[ \t]+(?=\S)"
+    r"(?<![A-Z\d])(?<=[.!?。])[\"”’)\]]*(?:\d{1,2}\))?[ \t]+(?=\S)"
+    r"|(?<=[다음임함됨])[ \t]+(?=[-–•○◦▪※])"
 )
 
 

@@ -157,6 +157,15 @@ def test_sentences_split_after_a_footnote_mark():
                                                       "아폴로 플랫폼은 허브 역할을 한다."]
 
 
+@pytest.mark.parametrize(("line", "expected"), [
+    ("규제를 강화했으며, 최근에는 이보다 더 낮은 칩까지 포함", 1),  # "보다" ends in 다
+    ("실감 나는 상호작용을 구현하여 보다 자연스럽다.", 1),
+    ("출원 수의 6배 이상 수준임 - 텐센트, 핑안보험이 포함", 2),    # an inline bullet
+])
+def test_korean_endings_split_only_before_an_inline_bullet(line, expected):
+    assert len(split_sentences(make_doc(line + "\n"))) == expected
+
+
 def test_nested_sections_reset_at_a_higher_level():
     text = ("Ⅰ. 서론\n1. 배경\n배경 문장이다.\n2. 목적\n목적 문장이다.\n"
             "Ⅱ. 본론\n본론 문장이다.\n")
