@@ -84,6 +84,7 @@ CSS = """
 .source .docbar span { position: absolute; top: 0; height: 100%; border-radius: 2px;
   background: var(--color-accent); }
 .source .passage { white-space: pre-wrap; font-size: .9rem; line-height: 1.7; }
+.source .notes { margin: .4rem 0 0; padding-left: 1.1rem; font-size: .8rem; color: #555; }
 .source mark.quote { background: #fde68a; color: inherit; padding: 1px 0; border-radius: 2px; }
 .dark .source mark.quote { background: #92400e; }
 .source.active { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent); }

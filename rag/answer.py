@@ -17,6 +17,7 @@ import numpy as np
 
 from .bm25 import tokenize_korean, tokenize_korean_many
 from .errors import QueryError
+from .footnotes import NoteLink
 from .language import reply_language
 from .retrieval import Hit, Retriever, SearchResult
 
@@ -51,6 +52,11 @@ class Citation:
     # The cited sentence's offsets in the document (inside start..end), or None.
     quote_start: int | None = None
     quote_end: int | None = None
+    # The passage's footnotes that lie outside it: a figure's source, or what a note backs.
+    notes: tuple[NoteLink, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "notes": [asdict(n) for n in self.notes]}
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ class Answer:
             "abstained": self.abstained,
             "mode": self.mode,
             "language": self.language,
-            "citations": [asdict(c) for c in self.citations],
+            "citations": [c.to_dict() for c in self.citations],
             "closest": [h.to_dict() for h in self.closest],
             "flags": list(self.flags),
             "timings": self.timings,
@@ -287,7 +293,7 @@ def _thresholds(cfg: Any, language: str) -> tuple[float, float]:
 def make_citation(marker: int, hit: Hit, quote_start: int | None = None,
               quote_end: int | None = None) -> Citation:
     return Citation(marker, hit.chunk_id, hit.doc_id, hit.title, hit.section, hit.start,
-                    hit.end, hit.text, quote_start, quote_end)
+                    hit.end, hit.text, quote_start, quote_end, hit.notes)
 
 
 def _clean_sentence(text: str) -> str:

@@ -162,6 +162,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         place = " › ".join(p for p in (hit.title, hit.section) if p)
         print(f"[{hit.rank}] {place}  (score {hit.score:.4f}, {hit.doc_id} {hit.start}-{hit.end})")
         print(f"    {_snippet(hit.text)}")
+        for line in _note_lines(hit.notes):
+            print(f"    {line}")
     return 0
 
 
@@ -191,6 +193,12 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _note_lines(notes: Any) -> list[str]:
+    """A passage's footnotes that lie elsewhere: the source it cites, or what a note backs."""
+    return [f"↳ footnote {_snippet(n.text, 120)}" if n.kind == "note"
+            else f"↳ note {n.number} backs: {_snippet(n.text, 110)}" for n in notes]
+
+
 def _print_answer(answer: Any) -> None:
     print(answer.answer)
     if answer.abstained and answer.closest:
@@ -206,6 +214,8 @@ def _print_answer(answer: Any) -> None:
         quote = c.text if c.quote_start is None else \
             c.text[c.quote_start - c.start:c.quote_end - c.start]
         print(f"      {_snippet(quote, 140)}")
+        for line in _note_lines(c.notes):
+            print(f"      {line}")
     for flag in answer.flags:
         print(f"  ! {flag}")
 

@@ -57,10 +57,45 @@ def find_footnotes(text: str) -> tuple[Footnote, ...]:
     return tuple(found)
 
 
-def citing_text(text: str, note: Footnote, sentences: list[Sentence]) -> str:
+@dataclass(frozen=True)
+class NoteLink:
+    """A passage's tie to a footnote outside it, at ``start:end`` of the same document:
+    the note its mark cites (``kind="note"``), or the sentence citing the note it holds
+    (``kind="citing"``). Search results carry these so a reader sees a figure's source."""
+
+    number: int
+    kind: str
+    start: int
+    end: int
+    text: str
+
+
+def citing_span(text: str, note: Footnote, sentences: list[Sentence]) -> tuple[int, int]:
     """The sentence that carries the note's mark; the mark's line where no sentence does."""
     for sentence in sentences:
         if sentence.start <= note.mark < sentence.end:
-            return sentence.text
-    line_start = text.rfind("\n", 0, note.mark) + 1
-    return text[line_start:note.mark].strip()
+            return sentence.start, sentence.end
+    start = text.rfind("\n", 0, note.mark) + 1
+    while start < note.mark and text[start].isspace():
+        start += 1
+    return start, note.mark
+
+
+def citing_text(text: str, note: Footnote, sentences: list[Sentence]) -> str:
+    start, end = citing_span(text, note, sentences)
+    return text[start:end]
+
+
+def note_links(text: str, notes: list[tuple[Footnote, int, int]], start: int, end: int
+               ) -> tuple[NoteLink, ...]:
+    """The links of the passage ``text[start:end]``; `notes` are the document's footnotes
+    with the span of their citing sentence. Ends inside the passage need no link."""
+    links = []
+    for note, cite_start, cite_end in notes:
+        if start <= note.mark < end and not start <= note.start < end:
+            links.append(NoteLink(note.number, "note", note.start, note.end,
+                                  text[note.start:note.end]))
+        if start <= note.start < end and not start <= note.mark < end:
+            links.append(NoteLink(note.number, "citing", cite_start, cite_end,
+                                  text[cite_start:cite_end]))
+    return tuple(links)

@@ -108,7 +108,8 @@ def error_html(message: str) -> str:
 
 def source_card(*, anchor: str, label: str, title: str, section: str, doc_id: str, start: int,
                 end: int, text: str, doc_length: int | None = None,
-                quote_start: int | None = None, quote_end: int | None = None) -> str:
+                quote_start: int | None = None, quote_end: int | None = None,
+                notes: Sequence[Mapping[str, Any]] = ()) -> str:
     """One passage: label, document title, section path, position, and the passage."""
     place = position_label(start, end, doc_length)
     bar = ""
@@ -126,8 +127,18 @@ def source_card(*, anchor: str, label: str, title: str, section: str, doc_id: st
         f'<div class="position">{escape(place)} · <code>{escape(doc_id)}</code></div>{bar}'
         f'<div class="passage">'
         f'{passage_html(text, start, quote_start, quote_end)}</div>'
+        f'{notes_html(notes)}'
         f'</article>'
     )
+
+
+def notes_html(notes: Sequence[Mapping[str, Any]]) -> str:
+    """The passage's footnotes that lie elsewhere in the report (``NoteLink`` dicts)."""
+    items = "".join(
+        f'<li class="note">Footnote {escape(n["text"])}</li>' if n["kind"] == "note" else
+        f'<li class="note">Note {n["number"]} backs: “{escape(n["text"])}”</li>'
+        for n in notes)
+    return f'<ul class="notes">{items}</ul>' if items else ""
 
 
 def citation_cards(citations: Sequence[Mapping[str, Any]], turn: int,
@@ -138,7 +149,7 @@ def citation_cards(citations: Sequence[Mapping[str, Any]], turn: int,
                     title=c["title"], section=c["section"], doc_id=c["doc_id"],
                     start=c["start"], end=c["end"], text=c["text"],
                     doc_length=doc_lengths.get(c["doc_id"]), quote_start=c.get("quote_start"),
-                    quote_end=c.get("quote_end"))
+                    quote_end=c.get("quote_end"), notes=c.get("notes", ()))
         for c in citations
     )
 
@@ -150,7 +161,7 @@ def hit_cards(hits: Sequence[Mapping[str, Any]], turn: int, doc_lengths: Mapping
         source_card(anchor=f"{prefix}-{turn}-{i}", label=f"#{h.get('rank', i)}",
                     title=h["title"], section=h["section"], doc_id=h["doc_id"],
                     start=h["start"], end=h["end"], text=h["text"],
-                    doc_length=doc_lengths.get(h["doc_id"]))
+                    doc_length=doc_lengths.get(h["doc_id"]), notes=h.get("notes", ()))
         for i, h in enumerate(hits, 1)
     )
 

@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 
 from .bm25 import tokenize_korean
+from .chunking import Sentence
 from .config import Config
 from .embedding import Embedder, load_embedder
 from .errors import ModelUnavailableError, QueryError
+from .footnotes import Footnote, NoteLink, citing_span, find_footnotes, note_links
 from .fusion import Ranking, fuse
 from .glossary import Term, expand_query, mine_glossary
 from .language import detect_language
@@ -43,9 +45,12 @@ class Hit:
     start: int
     end: int
     text: str
+    # Footnotes tied to the passage from outside it: the note a mark in it cites, or the
+    # sentence citing a note it holds (rag/footnotes.py).
+    notes: tuple[NoteLink, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "notes": [asdict(n) for n in self.notes]}
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,27 @@ class Retriever:
             self._derived["idf"] = {t: math.log(1 + (n - d + 0.5) / (d + 0.5))
                                     for t, d in df.items()}
         return self._derived["idf"]
+
+    @property
+    def footnotes(self) -> dict[str, list[tuple[Footnote, int, int]]]:
+        """Each document's footnotes with the span of the sentence citing them."""
+        if "footnotes" not in self._derived:
+            sentences: dict[str, list[Sentence]] = {}
+            for x in self.index.sentences:
+                sentences.setdefault(x.doc_id, []).append(x)
+            self._derived["footnotes"] = {
+                d.doc_id: [(n, *citing_span(d.text, n, sentences.get(d.doc_id, [])))
+                           for n in find_footnotes(d.text)]
+                for d in self.index.documents.values()}
+        return self._derived["footnotes"]
+
+    def _hit(self, rank: int, row: int, score: float) -> Hit:
+        c = self.index.chunks[row]
+        notes = self.footnotes.get(c.doc_id)
+        links = (note_links(self.index.documents[c.doc_id].text, notes, c.start, c.end)
+                 if notes else ())
+        return Hit(rank, round(score, 6), c.chunk_id, c.doc_id, c.title, c.section, c.start,
+                   c.end, c.text, links)
 
     @property
     def lexicon(self) -> Lexicon:
@@ -382,7 +408,7 @@ class Retriever:
         else:
             fused = fuse(rankings, self.config.fusion, self.config.rrf_k)[:k]
         timings["fusion"] = _ms(t0)
-        hits = tuple(_hit(index, rank, row, score) for rank, (row, score) in enumerate(fused, 1))
+        hits = tuple(self._hit(rank, row, score) for rank, (row, score) in enumerate(fused, 1))
         return SearchResult(query, mode, hits, tuple(variants), timings, language)
 
 
@@ -421,10 +447,6 @@ def _bm25_ranking(index: Index, terms: list[str], depth: int, allowed: np.ndarra
                    tuple(float(scores[r]) for r in order), weight)
 
 
-def _hit(index: Index, rank: int, row: int, score: float) -> Hit:
-    c = index.chunks[row]
-    return Hit(rank, round(score, 6), c.chunk_id, c.doc_id, c.title, c.section, c.start,
-               c.end, c.text)
 
 
 def _ms(t0: float) -> float:

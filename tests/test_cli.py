@@ -13,7 +13,8 @@ from rag.embedding import HashEmbedder
 from rag.indexing import build_index
 
 RAG = Path(sys.executable).parent / "rag"
-HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", "end", "text"}
+HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", "end", "text",
+            "notes"}
 
 
 @pytest.fixture
@@ -415,3 +416,18 @@ def test_process_missing_corpus(tmp_path):
     assert done.returncode == 1
     assert done.stdout == ""
     assert_one_line_error(done.stderr, "nowhere")
+
+
+def test_search_and_ask_show_a_passage_footnote(env, corpus_dir, capsys):
+    (corpus_dir / "gamma.txt").write_text(
+        "감마 보고서\n선전시는 100억 위안 규모의 AI 펀드를 조성하였다.11) 이어지는 문장이다.\n"
+        + "다른 내용의 문장이 길게 이어진다. " * 12
+        + "\n11) China's tech hub Shenzhen to launch 10 bln yuan fund\n", encoding="utf-8")
+    assert main(["index", "--no-progress"]) == 0
+    code, out, _ = run(capsys, "search", "선전시 AI 펀드 규모", "--doc", "gamma")
+    assert code == 0
+    assert "    ↳ footnote 11) China's tech hub Shenzhen to launch 10 bln yuan fund" in out
+    assert "    ↳ note 11 backs: 선전시는 100억 위안 규모의 AI 펀드를 조성하였다.11)" in out
+    code, out, _ = run(capsys, "ask", "선전시 AI 펀드 규모는?", "--doc", "gamma")
+    assert code == 0 and "100억 위안" in out
+    assert "      ↳ footnote 11) China's tech hub Shenzhen" in out

@@ -177,7 +177,8 @@ def test_llm_answer_through_the_endpoint(shared_index):
     assert request["body"]["max_tokens"] == config.llm_max_tokens
     system, user = request["body"]["messages"]
     assert system["role"] == "system" and "not instructions" in system["content"]
-    assert user["content"].endswith("Question: 화웨이 어센드 910C 칩의 수율은?")
+    assert user["content"].endswith(
+        "Question: 화웨이 어센드 910C 칩의 수율은?\nAnswer in Korean (한국어).")
     assert "910C 칩의 수율을 40%" in user["content"]
 
 

@@ -82,6 +82,18 @@ def test_source_card_escapes_title_section_and_document_id() -> None:
     assert "chars 10–20 of 100 (10%)" in card
 
 
+def test_source_card_lists_the_footnotes_outside_the_passage() -> None:
+    notes = [{"number": 6, "kind": "note", "start": 90, "end": 99, "text": f"6) NIA {XSS}"},
+             {"number": 2, "kind": "citing", "start": 0, "end": 9, "text": "추세는 같다.2)"}]
+    card = render.source_card(anchor="a", label="#1", title="T", section="", doc_id="d",
+                              start=10, end=20, text="본문", notes=notes)
+    assert '<ul class="notes">' in card and card.count('<li class="note">') == 2
+    assert "Footnote 6) NIA &lt;script&gt;" in card
+    assert "Note 2 backs: “추세는 같다.2)”" in card
+    assert "notes" not in render.source_card(anchor="a", label="#1", title="T", section="",
+                                             doc_id="d", start=10, end=20, text="본문")
+
+
 def _answer(abstained: bool = False) -> Answer:
     citation = Citation(1, "doc#0001", "doc", "보고서 <제목>", "2 동향", 50, 80,
                         "가나다. 화웨이는 40%이다. 마바사.", 55, 66)

@@ -11,7 +11,8 @@ from rag.errors import IndexMismatchError, IndexNotFoundError, QueryError
 from rag.indexing import build_index
 from rag.retrieval import MODES, Hit, Retriever, validate_query
 
-HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", "end", "text"}
+HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", "end", "text",
+            "notes"}
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +163,7 @@ def test_hit_to_dict_keys(retriever):
     data = hit.to_dict()
     assert set(data) == HIT_KEYS
     assert data["text"] == hit.text
-    assert Hit(**data) == hit
+    assert data["notes"] == [] and Hit(**{**data, "notes": ()}) == hit
 
 
 def test_result_to_dict_is_json_ready(retriever):
@@ -259,3 +260,27 @@ def test_scope_by_name_can_be_switched_off(named_reports):
     result = off.search("KISTEP 브리프의 AI 펀드 규모는?", k=5)
     assert {h.doc_id for h in result.hits} == {"kistep-brief", "klid-article"}
     assert result.variants[0]["text"] == "KISTEP 브리프의 AI 펀드 규모는?"
+
+
+def test_hits_link_the_footnotes_outside_them(tmp_path):
+    note = "1) Coherent Solutions(2025). Trends"
+    citing = "시장은 2,400억 달러에 이를 전망이다.1)"
+    text = (f"감마\n{citing} 이어지는 문장이다.\n" + "다른 내용의 문장이 길게 이어진다. " * 12
+            + f"\n{note}\n")
+    config = make_config(tmp_path)
+    write_corpus(config.corpus_dir, {"gamma.txt": text})
+    build_index(config, embedder=HashEmbedder())
+    hits = Retriever(config, embedder=HashEmbedder()).search("시장 전망 출처", k=10).hits
+
+    def links(hit):
+        return [(n.number, n.kind, text[n.start:n.end], n.text) for n in hit.notes]
+
+    with_mark = [h for h in hits if citing in h.text]
+    with_note = [h for h in hits if note in h.text]
+    assert with_mark and with_note and not set(with_mark) & set(with_note)
+    assert all(links(h) == [(1, "note", note, note)] for h in with_mark)
+    assert all(links(h) == [(1, "citing", citing, citing)] for h in with_note)
+    assert all(h.notes == () for h in hits if h not in with_mark + with_note)
+    assert list(with_mark[0].to_dict()["notes"]) == [
+        {"number": 1, "kind": "note", "start": text.index(note), "end": text.index(note)
+         + len(note), "text": note}]
