@@ -31,6 +31,13 @@ _QUESTION_WORDS = {
     "연도", "기간", "제시", "근거", "각주", "인용", "자료", "보고서", "글", "들", "다루", "크",
     "네", "두", "세", "가지", "내용", "무엇인가", "하", "되", "있", "이", "보", "나오", "든",
 }
+# A question about sources, for which bibliography entries and footnotes are evidence like
+# any other sentence ("open-source" is no such word).
+_ASKS_FOR_SOURCE = re.compile(
+    r"출처|인용|참고\s*문헌|각주|근거\s*(?:문서|자료)"
+    r"|(?<![-\w])(?:sources?|cit(?:e|es|ed|ing|ation)|references?|footnotes?|bibliography)\b",
+    re.IGNORECASE)
+_BIBLIOGRAPHY = re.compile(r"^(참고\s*문헌|References|Bibliography)\b", re.IGNORECASE)
 NOT_FOUND = {
     "ko": "보고서에서 근거를 찾지 못했습니다.",
     "en": "The reports do not contain this.",
@@ -180,7 +187,8 @@ def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSe
     """Every sentence of the retrieved passages, scored against the question, best first.
 
     The score adds the sentence's cosine similarity to the question, the IDF-weighted
-    share of the question's terms it contains, and a small bonus for higher-ranked passages.
+    share of the question's terms it contains, and a small bonus for higher-ranked passages,
+    less a penalty for bibliography entries and footnotes.
     """
     index = retriever.index
     if not result.hits or not len(index.sentences):
@@ -195,22 +203,32 @@ def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSe
     q_weight = sum(idf.get(t, 0.0) for t in q_terms) or 1.0
     rows: list[tuple[Hit, int]] = []
     seen: set[int] = set()
+    sources_wanted = bool(_ASKS_FOR_SOURCE.search(result.query))
+    # Bibliography entries and footnotes name sources and state no fact about the topic,
+    # yet an English question's words match their English titles: they count less unless
+    # the question asks for a source (docs/tuning.md).
+    bibliographic: list[bool] = []
     for hit in result.hits:
+        notes = [(n.start, n.end) for n, _, _ in retriever.footnotes.get(hit.doc_id, ())]
         for row in retriever.sentences_in(hit.doc_id, hit.start, hit.end):
             if row not in seen:
                 seen.add(row)
                 rows.append((hit, row))
+                start = index.sentences[row].start
+                bibliographic.append(bool(_BIBLIOGRAPHY.match(hit.section))
+                             or any(a <= start < b for a, b in notes))
     if not rows:
         return []
     sentence_terms = tokenize_korean_many([index.sentences[r].text for _, r in rows])
     cosines = (index.sentence_vectors[[r for _, r in rows]] @ q_vecs.T).max(axis=1)
     cfg = retriever.config
     scored = []
-    for (hit, row), terms, cosine in zip(rows, sentence_terms, cosines):
+    penalty = 0.0 if sources_wanted else cfg.bibliography_penalty
+    for (hit, row), terms, cosine, source in zip(rows, sentence_terms, cosines, bibliographic):
         sentence = index.sentences[row]
         overlap = sum(idf.get(t, 0.0) for t in q_terms & set(terms)) / q_weight
         score = (float(cosine) + cfg.sentence_overlap_weight * overlap
-                 + cfg.sentence_rank_weight / hit.rank)
+                 + cfg.sentence_rank_weight / hit.rank - penalty * source)
         scored.append(ScoredSentence(hit, sentence.start, sentence.end, sentence.text,
                                      score, float(cosine), overlap))
     scored.sort(key=lambda s: (-s.score, s.hit.rank, s.start))

@@ -108,6 +108,9 @@ class Config:
     sentence_margin: float = 0.05
     sentence_overlap_weight: float = 0.3
     sentence_rank_weight: float = 0.02
+    # Subtracted from the score of a bibliography entry or footnote, unless the question
+    # asks for a source.
+    bibliography_penalty: float = 0.1
     # Abstain unless the best passage holds this share of the question's IDF-weighted
     # terms and some sentence is this similar to it; tuned in docs/tuning.md.
     abstain_min_coverage: float = 0.45
@@ -154,6 +157,8 @@ class Config:
         _check(1 <= self.top_k <= 1000, "top_k", "must be between 1 and 1000")
         _check(1 <= self.answer_passages <= 50, "answer_passages", "must be between 1 and 50")
         _check(1 <= self.answer_sentences <= 10, "answer_sentences", "must be between 1 and 10")
+        _check(0.0 <= self.bibliography_penalty <= 1.0, "bibliography_penalty",
+               "must be between 0 and 1")
         for name in ("abstain_min_coverage", "abstain_min_coverage_english"):
             _check(0 <= getattr(self, name) <= 1, name, "must be between 0 and 1")
         _check(self.llm_timeout > 0, "llm_timeout", "must be positive")

@@ -209,3 +209,49 @@ def test_a_sentence_repeated_in_a_report_is_quoted_once(tmp_path):
     answer = answer_question(Retriever(config), "글로벌 AI 패권 경쟁 보고서 요약")
     # Both copies score the same and both fit the margin; the answer quotes one.
     assert answer.answer == f"{title} [1]"
+
+
+BIBLIOGRAPHY_REPORT = (
+    "감마 보고서\n"
+    "Ⅰ. 동향\n"
+    "딥시크 모델은 번역과 요약에 쓰인다.1)\n"
+    "1) 딥시크 모델 번역 요약 보고서(2025)\n"
+    "Ⅱ. 결론\n"
+    "결론 문장이다.\n"
+    "참고문헌\n"
+    "• 딥시크 모델 번역 요약 보고서(2025)\n"
+)
+
+
+@pytest.fixture(scope="module")
+def bibliography(tmp_path_factory):
+    from conftest import make_config, write_corpus
+
+    from rag.embedding import HashEmbedder
+    from rag.indexing import build_index
+
+    config = make_config(tmp_path_factory.mktemp("bibliography"))
+    write_corpus(config.corpus_dir, {"gamma.txt": BIBLIOGRAPHY_REPORT})
+    build_index(config, embedder=HashEmbedder())
+    return Retriever(config, embedder=HashEmbedder())
+
+
+def penalties(retriever, question):
+    """Each scored sentence's text → the score less its cosine, overlap and rank parts."""
+    scored = score_sentences(retriever, retriever.search(question, k=10))
+    cfg = retriever.config
+    return {s.text: round(s.score - s.cosine - cfg.sentence_overlap_weight * s.overlap
+                          - cfg.sentence_rank_weight / s.hit.rank, 6) for s in scored}
+
+
+def test_bibliography_and_footnotes_count_less_unless_a_source_is_asked_for(bibliography):
+    penalty = bibliography.config.bibliography_penalty
+    assert penalty > 0
+    by_text = penalties(bibliography, "딥시크 모델은 어디에 쓰이나?")
+    assert by_text["딥시크 모델은 번역과 요약에 쓰인다.1)"] == 0
+    assert by_text["1) 딥시크 모델 번역 요약 보고서(2025)"] == -penalty
+    assert by_text["• 딥시크 모델 번역 요약 보고서(2025)"] == -penalty
+    for question in ("딥시크 모델 수치의 출처는?", "Which source does it cite for DeepSeek?"):
+        assert set(penalties(bibliography, question).values()) == {0}
+    # "open-source" names no source.
+    assert -penalty in penalties(bibliography, "Is DeepSeek an open-source model?").values()

@@ -59,6 +59,8 @@ def test_cache_dir_default_follows_xdg(monkeypatch, tmp_path):
     ("flat_max_chunks", 0),
     ("hnsw_m", 3),
     ("hnsw_ef_search", 0),
+    ("bibliography_penalty", -0.1),
+    ("bibliography_penalty", 1.5),
 ])
 def test_invalid_value_names_the_field(field, value):
     with pytest.raises(ConfigError, match=field):
