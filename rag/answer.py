@@ -216,7 +216,7 @@ def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSe
                 rows.append((hit, row))
                 start = index.sentences[row].start
                 bibliographic.append(bool(_BIBLIOGRAPHY.match(hit.section))
-                             or any(a <= start < b for a, b in notes))
+                                     or any(a <= start < b for a, b in notes))
     if not rows:
         return []
     sentence_terms = tokenize_korean_many([index.sentences[r].text for _, r in rows])

@@ -9,10 +9,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .errors import QueryError, RagError
+
+if TYPE_CHECKING:
+    from .footnotes import NoteLink
 
 log = logging.getLogger("rag")
 
@@ -193,7 +196,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _note_lines(notes: Any) -> list[str]:
+def _note_lines(notes: Sequence[NoteLink]) -> list[str]:
     """A passage's footnotes that lie elsewhere: the source it cites, or what a note backs."""
     return [f"↳ footnote {_snippet(n.text, 120)}" if n.kind == "note"
             else f"↳ note {n.number} backs: {_snippet(n.text, 110)}" for n in notes]
