@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .bm25 import tokenize_korean, tokenize_korean_many
+from .chunking import in_references
 from .errors import QueryError
 from .footnotes import NoteLink
 from .language import reply_language
@@ -37,7 +38,6 @@ _ASKS_FOR_SOURCE = re.compile(
     r"출처|인용|참고\s*문헌|각주|근거\s*(?:문서|자료)"
     r"|(?<![-\w])(?:sources?|cit(?:e|es|ed|ing|ation)|references?|footnotes?|bibliography)\b",
     re.IGNORECASE)
-_BIBLIOGRAPHY = re.compile(r"^(참고\s*문헌|References|Bibliography)\b", re.IGNORECASE)
 NOT_FOUND = {
     "ko": "보고서에서 근거를 찾지 못했습니다.",
     "en": "The reports do not contain this.",
@@ -215,7 +215,7 @@ def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSe
                 seen.add(row)
                 rows.append((hit, row))
                 start = index.sentences[row].start
-                bibliographic.append(bool(_BIBLIOGRAPHY.match(hit.section))
+                bibliographic.append(in_references(hit.section)
                                      or any(a <= start < b for a, b in notes))
     if not rows:
         return []

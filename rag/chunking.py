@@ -14,12 +14,14 @@ from .errors import ConfigError
 SECTION_SEP = " › "
 _MAX_PATH_ITEM = 40
 
+# The heading of a report's reference list.
+_REFERENCES = r"(?:참고\s*문헌|References|Bibliography)"
 # Heading levels: 1 = chapter, 2 = section, 3 = topic bullet or table/figure caption.
 _HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (1, re.compile(r"^[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+\s*[.．]\s*\S.{0,60}$")),
     (1, re.compile(r"^[IVX]{1,4}\.\s+\S.{0,60}$")),
     (1, re.compile(r"^\d{1,2}\s+[^\s\d.)].{0,38}$")),
-    (1, re.compile(r"^(참고\s*문헌|References|Bibliography)\s*$", re.IGNORECASE)),
+    (1, re.compile(rf"^{_REFERENCES}\s*$", re.IGNORECASE)),
     (1, re.compile(r"^\[[^\]\d]{2,40}\]$")),
     (2, re.compile(r"^(Phase|Stage|단계)\s*\d+\s*[:.].{0,80}$", re.IGNORECASE)),
     (2, re.compile(r"^\d{1,2}\.\s+\S.{0,48}$")),
@@ -36,6 +38,11 @@ _BOUNDARY = re.compile(
     r"(?<![A-Z\d])(?<=[.!?。])[\"”’)\]]*(?:\d{1,2}\))?[ \t]+(?=\S)"
     r"|(?<=[다음임함됨])[ \t]+(?=[-–•○◦▪※])"
 )
+
+
+def in_references(section: str) -> bool:
+    """Whether a section path lies in the report's reference list."""
+    return re.match(rf"{_REFERENCES}\b", section, re.IGNORECASE) is not None
 
 
 @dataclass(frozen=True)

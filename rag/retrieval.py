@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from .bm25 import tokenize_korean
-from .chunking import Sentence
 from .config import Config
 from .embedding import Embedder, load_embedder
 from .errors import ModelUnavailableError, QueryError
@@ -152,13 +151,13 @@ class Retriever:
     def footnotes(self) -> dict[str, list[tuple[Footnote, int, int]]]:
         """Each document's footnotes with the span of the sentence citing them."""
         if "footnotes" not in self._derived:
-            sentences: dict[str, list[Sentence]] = {}
-            for x in self.index.sentences:
-                sentences.setdefault(x.doc_id, []).append(x)
-            self._derived["footnotes"] = {
-                d.doc_id: [(n, *citing_span(d.text, n, sentences.get(d.doc_id, [])))
-                           for n in find_footnotes(d.text)]
-                for d in self.index.documents.values()}
+            found = {}
+            for d in self.index.documents.values():
+                notes = find_footnotes(d.text)
+                sentences = [self.index.sentences[r]
+                             for r in self.sentences_in(d.doc_id, 0, len(d.text))] if notes else []
+                found[d.doc_id] = [(n, *citing_span(d.text, n, sentences)) for n in notes]
+            self._derived["footnotes"] = found
         return self._derived["footnotes"]
 
     def _hit(self, rank: int, row: int, score: float) -> Hit:
