@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import quantities
 from .answer import Citation, make_citation
 from .bm25 import tokenize_korean_many
 from .retrieval import Hit, Retriever
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?。])\s+|(?<=\])\s+(?=\S)|\n+")
-_FIGURE = re.compile(r"\d[\d,.]*\d|\d")
 # How far below the best passage a cited passage may score and still count as support.
 _MARGIN = 0.03
 _MIN_COSINE = 0.78
@@ -68,7 +68,7 @@ def check_citations(retriever: Retriever, raw: str, hits: tuple[Hit, ...] | list
         elif not good:
             what = "removed citation" if cited or _MARKERS.search(sentences[i]) else "uncited"
             flags.append(f"{what}: no passage supports \u201c{claim[:60]}\u201d")
-        if _figures(claim) and not any(scores[j].figures_ok for j in good):
+        if quantities.figures(claim) and not any(scores[j].figures_ok for j in good):
             flags.append(f"figure not found in the cited passages: {claim[:60]}")
         markers = []
         for j in good:
@@ -109,16 +109,16 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
     claim_terms = tokenize_korean_many(claims)
     passage_terms = tokenize_korean_many([h.text for h in hits])
     idf = retriever.idf
-    passages = [_normal(h.text) for h in hits]
+    passages = [(_normal(h.text), quantities.find_quantities(h.text)) for h in hits]
     table = []
     for c, claim in enumerate(claims):
-        figures = _figures(claim)
+        figures = quantities.figures(claim)
         terms = set(claim_terms[c])
         weight = sum(idf.get(t, 0.0) for t in terms) or 1.0
         row = []
         for p, hit_terms in enumerate(passage_terms):
             overlap = sum(idf.get(t, 0.0) for t in terms & set(hit_terms)) / weight
-            found = sum(1 for f in figures if f in passages[p])
+            found = sum(1 for f in figures if _stated(f, passages[p]))
             row.append(_Support(float(cosines[c, p]) + 0.2 * overlap
                                 + (0.1 * found / len(figures) if figures else 0.0),
                                 found == len(figures)))
@@ -126,10 +126,17 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
     return table
 
 
-def _figures(text: str) -> list[str]:
-    """Numbers with at least two digits (years, amounts, counts), without separators."""
-    return [f for f in (m.replace(",", "").rstrip(".") for m in _FIGURE.findall(_normal(text)))
-            if len(f.replace(".", "")) >= 2]
+def _stated(figure: quantities.Quantity, passage: tuple[str, list[quantities.Quantity]]) -> bool:
+    """Whether the passage states the claim's figure.
+
+    An amount with a scale word must have the same value ("73 billion" for 730억, never
+    "730 billion"); a bare number need only appear among the passage's digits, so "2025"
+    is found in the date "2025.3.27".
+    """
+    text, values = passage
+    if figure.scaled:
+        return any(quantities.same_value(figure.value, v.value) for v in values)
+    return figure.written.replace(",", "").rstrip(".") in text
 
 
 def _normal(text: str) -> str:

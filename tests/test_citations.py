@@ -130,3 +130,16 @@ def test_no_passages_means_no_citations(retriever):
     checked = check_citations(retriever, f"{PATENTS} [1].", [])
     assert checked.citations == ()
     assert checked.flags == ("empty answer",)
+
+
+@pytest.mark.parametrize("amount, flagged", [
+    ("2.5조 명", True),        # the digits of 2.5억 with the wrong scale word
+    ("2억 5천만 명", False),    # the same value written another way
+    ("2.5억 명", False),
+])
+def test_figures_compare_by_value_with_korean_scale_words(retriever, amount, flagged):
+    users = [passage(retriever, "2.5억", 1)]
+    checked = check_citations(retriever, f"2025년 생성형 AI 사용자 수는 {amount}에 이르렀다 [1].",
+                              users)
+    assert any(f.startswith("figure not found") for f in checked.flags) is flagged
+    assert bool(checked.citations) is not flagged

@@ -1,0 +1,116 @@
+"""Figures as values: "730억 위안", "73 billion yuan" and "$73 bn" are one amount.
+
+The reports write amounts with Korean scale words (만 10⁴, 억 10⁸, 조 10¹²), and an English
+answer restates them with English ones. Comparing digits alone takes "730 billion yuan" for
+730억 위안, which is ten times too much; comparing values catches it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_KOREAN_SCALE = {"천": 1e3, "만": 1e4, "억": 1e8, "조": 1e12}
+_ENGLISH_SCALE = {"thousand": 1e3, "million": 1e6, "mn": 1e6, "mln": 1e6, "billion": 1e9,
+                  "bn": 1e9, "bln": 1e9, "trillion": 1e12, "tn": 1e12}
+_NUMBER = r"\d+(?:,\d{3})*(?:\.\d+)?"
+# A Korean scale follows its number without a space: "730억", "5천억" (5 × 10³ × 10⁸), "3천".
+_SCALE = r"천?[만억조]|천"
+_KOREAN = re.compile(rf"{_NUMBER}(?:{_SCALE})?(?:\s?{_NUMBER}(?:{_SCALE}))*")
+_GROUPS = re.compile(rf"(?P<n>{_NUMBER})(?P<k>{_SCALE})?")
+_ENGLISH = re.compile(rf"(?P<n>{_NUMBER})\s?(?P<e>{'|'.join(_ENGLISH_SCALE)})\b", re.IGNORECASE)
+_ENGLISH_NAMES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A figure in a text: its value, how and where it is written (in the NFKC form of the
+    text), and whether a scale word multiplied it."""
+
+    value: float
+    written: str
+    start: int
+    end: int
+    scaled: bool
+
+
+def find_quantities(text: str) -> list[Quantity]:
+    """Every figure of `text`, English scale words first, then Korean ones and bare numbers.
+
+    A Korean amount may chain groups of falling scale ("1조 5,000억" is 1.5 × 10¹²);
+    "5천억" reads as 5 × 10³ × 10⁸, the way it is said.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    found: list[Quantity] = []
+    taken: list[tuple[int, int]] = []
+    for match in _ENGLISH.finditer(text):
+        value = _number(match["n"]) * _ENGLISH_SCALE[match["e"].lower()]
+        found.append(Quantity(value, match.group(), match.start(), match.end(), True))
+        taken.append((match.start(), match.end()))
+    for match in _KOREAN.finditer(text):
+        if any(a <= match.start() < b for a, b in taken):
+            continue
+        value, scaled = _korean_value(match.group())
+        found.append(Quantity(value, match.group(), match.start(), match.end(), scaled))
+    return sorted(found, key=lambda q: q.start)
+
+
+def figures(text: str) -> list[Quantity]:
+    """The figures worth checking: amounts with a scale word and numbers of two or more digits.
+
+    A lone digit ("3 stages", "1/5") is too common to tell passages apart.
+    """
+    return [q for q in find_quantities(text)
+            if q.scaled or len(re.sub(r"\D", "", q.written)) >= 2]
+
+
+def same_value(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6)
+
+
+def in_english(text: str) -> str:
+    """`text` with Korean-scaled amounts rewritten with English scale words.
+
+    "730억 위안(약 107억 달러)" becomes "73 billion 위안(약 10.7 billion 달러)", so a model
+    answering in English copies the amount instead of converting it (it wrote "730 billion").
+    """
+    text = unicodedata.normalize("NFKC", text)
+    out: list[str] = []
+    last = 0
+    for q in find_quantities(text):
+        if not q.scaled or _ENGLISH.fullmatch(q.written):
+            continue
+        out.append(text[last:q.start])
+        out.append(english_amount(q.value))
+        last = q.end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def english_amount(value: float) -> str:
+    """The amount with the largest English scale word that keeps it at one or more."""
+    for scale, name in _ENGLISH_NAMES:
+        if value >= scale:
+            return f"{_plain(value / scale)} {name}"
+    return f"{value:,.0f}" if value == int(value) else _plain(value)
+
+
+def _korean_value(written: str) -> tuple[float, bool]:
+    total = 0.0
+    scaled = False
+    for group in _GROUPS.finditer(written):
+        scale = math.prod(_KOREAN_SCALE[c] for c in group["k"] or "")
+        scaled = scaled or scale > 1
+        total += _number(group["n"]) * scale
+    return total, scaled
+
+
+def _number(written: str) -> float:
+    return float(written.replace(",", ""))
+
+
+def _plain(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
