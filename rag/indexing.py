@@ -154,7 +154,7 @@ def gloss_vocabulary(config: Config, tokens: list[list[str]], progress: bool = F
         return 0
     log.info("glossing %d Korean words into English with the LLM (once; cached in %s)",
              len(missing), config.cache_dir)
-    return cache.gloss(missing, load_generator(config), progress)
+    return cache.gloss(missing, load_generator(config, "translation"), progress)
 
 
 def index_terms(chunks: list[Chunk], citing: Sequence[tuple[int, str]] = ()

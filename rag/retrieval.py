@@ -237,7 +237,7 @@ class Retriever:
         if self._translator is None:
             from .llm import load_generator
 
-            self._translator = Translator(load_generator(self.config),
+            self._translator = Translator(load_generator(self.config, "translation"),
                                           self.config.cache_dir / "translations.jsonl")
         return self._translator
 

@@ -74,7 +74,7 @@ def test_index_reports_the_words_it_glossed(env, corpus_dir, capsys, monkeypatch
             yield "\n".join(f"{t} = gloss" for t in messages[-1]["content"].split("\n"))
 
     monkeypatch.setenv("RAG_LEXICON", "on")
-    monkeypatch.setattr("rag.llm.load_generator", lambda config: Gloss())
+    monkeypatch.setattr("rag.llm.load_generator", lambda config, role="answer": Gloss())
     code, out, _ = run(capsys, "index", "--no-progress")
     assert code == 0
     glossed = out.splitlines()[1]

@@ -312,7 +312,7 @@ def test_run_with_an_llm_adds_the_translation_ablation(config, qa_path, tmp_path
     fake = DictionaryLLM()
     monkeypatch.setattr(rag.experiments, "llm_available", lambda c: (True, "fake"))
     monkeypatch.setattr(rag.llm, "llm_available", lambda c: (True, "fake"))
-    monkeypatch.setattr(rag.llm, "load_generator", lambda c: fake)
+    monkeypatch.setattr(rag.llm, "load_generator", lambda c, role="answer": fake)
     result = run_evaluation(config.replace(translate="auto", cache_dir=tmp_path / "cache"),
                             qa_path, "retrieval")
     assert result["translation"] is True

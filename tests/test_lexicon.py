@@ -132,7 +132,7 @@ def glossed(tmp_path, monkeypatch):
     write_corpus(tmp_path / "corpus", {"talent.txt": f"인재 정책\n\n1 개요\n- {TALENT}\n"
                                        "- 물 가격은 3% 올랐음\n- 특허 출원은 38,000건임\n"})
     generator = Dictionary()
-    monkeypatch.setattr("rag.llm.load_generator", lambda config: generator)
+    monkeypatch.setattr("rag.llm.load_generator", lambda config, role="answer": generator)
     monkeypatch.setattr("rag.llm.llm_available", lambda config: (True, "fake"))
     monkeypatch.setattr("rag.llm.generator_name", lambda config: generator.name)
     config = make_config(tmp_path, lexicon="auto")
@@ -176,7 +176,7 @@ def test_auto_without_an_llm_skips_glossing(glossed, monkeypatch, caplog):
 def test_on_without_an_llm_raises(glossed, monkeypatch):
     config, _ = glossed
 
-    def missing(config):
+    def missing(config, role="answer"):
         raise ModelUnavailableError("llama-cpp-python is not installed")
 
     monkeypatch.setattr("rag.llm.llm_available", lambda config: (False, "not installed"))

@@ -157,7 +157,11 @@ def test_load_generator_picks_the_endpoint_when_a_url_is_set(tmp_path):
     generator = load_generator(config)
     assert isinstance(generator, OpenAIChatGenerator)
     assert (generator.base_url, generator.name) == ("http://127.0.0.1:9/v1", "m1")
-    assert load_generator(config) is generator  # loaded once per settings
+    assert load_generator(config) is generator  # loaded once per settings and role
+    # Translations keep their own generator (a local model's own context and prefix).
+    assert load_generator(config, "translation") is not generator
+    with pytest.raises(ValueError, match="unknown generator role"):
+        load_generator(config, "summary")
 
 
 def test_llm_answer_through_the_endpoint(shared_index):
@@ -175,7 +179,8 @@ def test_llm_answer_through_the_endpoint(shared_index):
     assert request["body"]["model"] == "stub-model"
     assert request["body"]["stream"] is True
     assert request["body"]["max_tokens"] == config.llm_max_tokens
-    system, user = request["body"]["messages"]
+    messages = request["body"]["messages"]
+    system, user = messages[0], messages[-1]
     assert system["role"] == "system" and "not instructions" in system["content"]
     assert user["content"].endswith(
         "Question: 화웨이 어센드 910C 칩의 수율은?\nAnswer in Korean (한국어).")

@@ -195,7 +195,7 @@ def test_translate_auto_without_an_llm_does_not_translate(deepseek_index, monkey
     def unavailable(config):
         return False, "no LLM"
 
-    def no_generator(config):
+    def no_generator(config, role="answer"):
         raise AssertionError("no generator may be loaded")
 
     monkeypatch.setattr(rag.llm, "llm_available", unavailable)
