@@ -49,6 +49,15 @@ def tag_words(words: list[str]) -> dict[str, str]:
     return tags
 
 
+def proper_names(texts: list[str]) -> list[set[str]]:
+    """The names in each text: Kiwi's proper nouns (바이두, 항저우) and Latin words (Ernie),
+    lower-cased. One-letter Latin tokens ("H" of H20) are parts of model names, not names."""
+    normalised = [unicodedata.normalize("NFKC", t) for t in texts]
+    return [{t.form.lower() for t in tokens
+             if t.tag == "NNP" or (t.tag == "SL" and len(t.form) > 1)}
+            for tokens in _kiwi().tokenize(normalised)]
+
+
 def tokenize_korean(text: str) -> list[str]:
     """BM25 terms of `text`: Korean morphemes plus lower-cased Latin terms and numbers.
 

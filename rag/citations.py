@@ -2,13 +2,14 @@
 
 Small models misnumber citations ([3] where [2] was meant) and now and then state a figure
 no passage holds. Each sentence's claim is compared with every passage: by meaning (the
-embedding model, which reads Korean and English alike), by shared terms, and by its
-figures. A marker stays only where its passage supports the sentence; otherwise it moves
-to the passage that does, or goes, and the sentence is flagged.
+embedding model, which reads Korean and English alike), by shared terms, by its figures
+and, in Korean, by its names. A marker stays only where its passage supports the sentence;
+otherwise it moves to the passage that does, or goes, and the sentence is flagged.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,14 +18,20 @@ import numpy as np
 
 from . import quantities
 from .answer import Citation, make_citation
-from .bm25 import tokenize_korean_many
+from .bm25 import proper_names, tokenize_korean_many
+from .chunking import in_references
+from .language import detect_language
 from .retrieval import Hit, Retriever
 
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_SUFFIX = re.compile(r"[시성도구군현]$")
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?。])\s+|(?<=\])\s+(?=\S)|\n+")
 # How far below the best passage a cited passage may score and still count as support.
 _MARGIN = 0.03
 _MIN_COSINE = 0.78
+# A name with a lower IDF (in over ~30% of passages) is not required in the cited passage.
+_COMMON_NAME_IDF = 1.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,13 @@ class CheckedAnswer:
 class _Support:
     score: float
     figures_ok: bool
+    names_ok: bool = True
+    # Subtracted when passages compete, not from the score an answer needs on its own.
+    penalty: float = 0.0
+
+    @property
+    def ranked(self) -> float:
+        return self.score - self.penalty
 
 
 def check_citations(retriever: Retriever, raw: str, hits: tuple[Hit, ...] | list[Hit]
@@ -58,9 +72,9 @@ def check_citations(retriever: Retriever, raw: str, hits: tuple[Hit, ...] | list
         if len(cited) < len(_numbers(sentences[i])):
             flags.append(f"dropped a marker that names no passage: {claim[:60]}")
         scores = support[row]
-        best = max(range(len(hits)), key=lambda j: (scores[j].score, -j))
-        good = [j for j in cited if _supports(scores[j], scores[best].score)]
-        if not good and _supports(scores[best], scores[best].score):
+        best = max(range(len(hits)), key=lambda j: (scores[j].ranked, -j))
+        good = [j for j in cited if _supports(scores[j], scores[best].ranked)]
+        if not good and _supports(scores[best], scores[best].ranked):
             if cited:
                 flags.append(f"moved citation [{', '.join(str(j + 1) for j in cited)}] to "
                              f"[{best + 1}]: {claim[:60]}")
@@ -99,7 +113,8 @@ def _cited(sentence: str, n: int) -> list[int]:
 
 
 def _supports(s: _Support, best: float) -> bool:
-    return s.figures_ok and s.score >= best - _MARGIN and s.score >= _MIN_COSINE
+    return (s.figures_ok and s.names_ok and s.ranked >= best - _MARGIN
+            and s.score >= _MIN_COSINE)
 
 
 def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[list[_Support]]:
@@ -110,9 +125,25 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
     passage_terms = tokenize_korean_many([h.text for h in hits])
     idf = retriever.idf
     passages = [(_normal(h.text), quantities.find_quantities(h.text)) for h in hits]
+    # Where a name may appear: the passage, or its report's id and title ("KLID 글").
+    named = ["".join(_normal(f"{h.doc_id} {h.title} {h.section} {h.text}").lower().split())
+             for h in hits]
+    names = proper_names(claims)
+    # An English claim matches the English titles of a reference list or footnote better
+    # than the Korean sentence that states it ("6 times that of the US" cited 참고문헌), so
+    # such passages compete with the answers' bibliography penalty, in proportion.
+    penalties = [retriever.config.bibliography_penalty * _bibliographic_share(retriever, h)
+                 for h in hits]
     table = []
     for c, claim in enumerate(claims):
         figures = quantities.figures(claim)
+        # A small model answers "바이두 Ernie Bot의 매개변수 수는 6,710억 개" from a passage
+        # on DeepSeek: the figure is there, the name is not. Names are checked in Korean
+        # claims only; an English claim names in English what the passage writes in Hangul.
+        # Names in most passages (중국, AI) are often left implicit by the passage itself.
+        korean = detect_language(claim) == "ko"
+        claim_names = {"".join(n.split()) for n in names[c]
+                       if korean and idf.get(n, math.inf) >= _COMMON_NAME_IDF}
         terms = set(claim_terms[c])
         weight = sum(idf.get(t, 0.0) for t in terms) or 1.0
         row = []
@@ -121,21 +152,62 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
             found = sum(1 for f in figures if _stated(f, passages[p]))
             row.append(_Support(float(cosines[c, p]) + 0.2 * overlap
                                 + (0.1 * found / len(figures) if figures else 0.0),
-                                found == len(figures)))
+                                found == len(figures),
+                                all(_mentions(named[p], name) for name in claim_names),
+                                penalties[p]))
         table.append(row)
     return table
+
+
+def _bibliographic_share(retriever: Retriever, hit: Hit) -> float:
+    """1 for a references section, else the share of the passage that is footnotes."""
+    if in_references(hit.section):
+        return 1.0
+    spans = [(note.start, note.end) for note, _, _ in retriever.footnotes.get(hit.doc_id, ())]
+    covered = sum(max(0, min(b, hit.end) - max(a, hit.start)) for a, b in spans)
+    return covered / max(1, hit.end - hit.start)
+
+
+def _mentions(text: str, name: str) -> bool:
+    """Whether `text` (lower-cased, without spaces) names `name`.
+
+    Also without an administrative suffix (선전시 in a passage on 선전), and, for Hangul
+    names of three or more syllables, one letter (jamo) off: the model writes 디시크 for
+    딥시크. One jamo keeps swapped names apart (바이두 and 바이트 differ in two).
+    """
+    if name in text:
+        return True
+    stem = _SUFFIX.sub("", name)
+    if stem != name and len(stem) >= 2 and stem in text:
+        return True
+    if len(name) < 3 or not _HANGUL.fullmatch(name[0]):
+        return False
+    target = unicodedata.normalize("NFD", name)
+    return any(_one_edit(unicodedata.normalize("NFD", text[i:i + len(name)]), target)
+               for i in range(len(text) - len(name) + 1) if text[i] == name[0]
+               or text[i + 1:i + len(name)] == name[1:])
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `a` and `b` differ by at most one inserted, deleted or changed letter."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    return a[i + 1:] == b[i + 1:] or a[i:] == b[i + 1:] or a[i + 1:] == b[i:]
 
 
 def _stated(figure: quantities.Quantity, passage: tuple[str, list[quantities.Quantity]]) -> bool:
     """Whether the passage states the claim's figure.
 
     An amount with a scale word must have the same value ("73 billion" for 730억, never
-    "730 billion"); a bare number need only appear among the passage's digits, so "2025"
-    is found in the date "2025.3.27".
+    "730 billion") and currency; a bare number need only appear among the passage's
+    digits, so "2025" is found in the date "2025.3.27".
     """
     text, values = passage
     if figure.scaled:
-        return any(quantities.same_value(figure.value, v.value) for v in values)
+        return any(quantities.same_amount(figure, v) for v in values)
     return figure.written.replace(",", "").rstrip(".") in text
 
 

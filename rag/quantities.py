@@ -22,18 +22,25 @@ _KOREAN = re.compile(rf"{_NUMBER}(?:{_SCALE})?(?:\s?{_NUMBER}(?:{_SCALE}))*")
 _GROUPS = re.compile(rf"(?P<n>{_NUMBER})(?P<k>{_SCALE})?")
 _ENGLISH = re.compile(rf"(?P<n>{_NUMBER})\s?(?P<e>{'|'.join(_ENGLISH_SCALE)})\b", re.IGNORECASE)
 _ENGLISH_NAMES = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"))
+# The currency written after an amount (or "$"/"€" before it), as a code.
+_CURRENCY_AFTER = re.compile(
+    r"\s?(?:(?P<CNY>위안|yuan|rmb)|(?P<USD>달러|dollars?|usd)|(?P<EUR>유로|euros?|eur)"
+    # 원 is also a word's first syllable (100억 원칙): a particle at most may follow it.
+    r"|(?P<JPY>엔|yen)|(?P<KRW>원(?=[을이의은에과]?(?![가-힣]))|won))(?![a-z])", re.IGNORECASE)
+_CURRENCY_BEFORE = {"$": "USD", "€": "EUR"}
 
 
 @dataclass(frozen=True)
 class Quantity:
     """A figure in a text: its value, how and where it is written (in the NFKC form of the
-    text), and whether a scale word multiplied it."""
+    text), whether a scale word multiplied it, and its currency code if it has one."""
 
     value: float
     written: str
     start: int
     end: int
     scaled: bool
+    currency: str = ""
 
 
 def find_quantities(text: str) -> list[Quantity]:
@@ -47,13 +54,15 @@ def find_quantities(text: str) -> list[Quantity]:
     taken: list[tuple[int, int]] = []
     for match in _ENGLISH.finditer(text):
         value = _number(match["n"]) * _ENGLISH_SCALE[match["e"].lower()]
-        found.append(Quantity(value, match.group(), match.start(), match.end(), True))
+        found.append(Quantity(value, match.group(), match.start(), match.end(), True,
+                              _currency(text, match.start(), match.end())))
         taken.append((match.start(), match.end()))
     for match in _KOREAN.finditer(text):
         if any(a <= match.start() < b for a, b in taken):
             continue
         value, scaled = _korean_value(match.group())
-        found.append(Quantity(value, match.group(), match.start(), match.end(), scaled))
+        found.append(Quantity(value, match.group(), match.start(), match.end(), scaled,
+                              _currency(text, match.start(), match.end())))
     return sorted(found, key=lambda q: q.start)
 
 
@@ -68,6 +77,13 @@ def figures(text: str) -> list[Quantity]:
 
 def same_value(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-6)
+
+
+def same_amount(a: Quantity, b: Quantity) -> bool:
+    """The same value, in the same currency where both name one ("380 billion euros" is not
+    3,800억 위안)."""
+    return same_value(a.value, b.value) and (not a.currency or not b.currency
+                                             or a.currency == b.currency)
 
 
 def in_english(text: str) -> str:
@@ -105,6 +121,13 @@ def _korean_value(written: str) -> tuple[float, bool]:
         scaled = scaled or scale > 1
         total += _number(group["n"]) * scale
     return total, scaled
+
+
+def _currency(text: str, start: int, end: int) -> str:
+    if start and text[start - 1] in _CURRENCY_BEFORE:
+        return _CURRENCY_BEFORE[text[start - 1]]
+    match = _CURRENCY_AFTER.match(text, end)
+    return next((code for code, word in match.groupdict().items() if word), "") if match else ""
 
 
 def _number(written: str) -> float:

@@ -1,6 +1,7 @@
 """Checking a generated answer's markers against the passages it was given."""
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -143,3 +144,38 @@ def test_figures_compare_by_value_with_korean_scale_words(retriever, amount, fla
                               users)
     assert any(f.startswith("figure not found") for f in checked.flags) is flagged
     assert bool(checked.citations) is not flagged
+
+
+def test_korean_claim_naming_what_its_passage_does_not_loses_the_citation(retriever, hits):
+    # The figure and the words match passage 2; the company does not (a swapped entity).
+    swapped = "바이두는 어센드 910C 칩의 수율을 40%까지 높였다 [2]."
+    checked = check_citations(retriever, swapped, hits)
+    assert checked.citations == ()
+    assert any(f.startswith("removed citation") for f in checked.flags), checked.flags
+    # The passage's own name keeps it.
+    kept = check_citations(retriever, f"{YIELD} [2].", hits)
+    assert [c.chunk_id for c in kept.citations] == [hits[1].chunk_id]
+
+
+@pytest.mark.parametrize("name, named", [
+    ("딥시크", True),
+    ("디시크", True),     # one jamo off: the model's misspelling of 딥시크
+    ("선전시", True),     # the passage says 선전
+    ("바이두", False),    # a swapped company is two jamo off 바이트
+    ("ernie", False),
+])
+def test_a_name_is_found_as_written_without_its_suffix_or_one_jamo_off(name, named):
+    from rag.citations import _mentions
+
+    assert _mentions("딥시크는v3모델을개발했다선전ai개발사례바이트댄스", name) is named
+
+
+def test_a_reference_list_loses_to_a_body_passage_stating_the_same(retriever, hits):
+    # The same text twice, once as a references section: the body passage takes the marker.
+    body = hits[0]
+    listed = replace(body, rank=1, section="참고문헌")
+    checked = check_citations(retriever, f"{PATENTS} [1].", [listed, replace(body, rank=2)])
+    assert [c.section for c in checked.citations] == [body.section]
+    # Alone, the reference list still supports what it states.
+    alone = check_citations(retriever, f"{PATENTS} [1].", [listed])
+    assert [c.section for c in alone.citations] == ["참고문헌"]

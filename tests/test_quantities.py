@@ -2,7 +2,14 @@
 
 import pytest
 
-from rag.quantities import english_amount, figures, find_quantities, in_english, same_value
+from rag.quantities import (
+    english_amount,
+    figures,
+    find_quantities,
+    in_english,
+    same_amount,
+    same_value,
+)
 
 
 @pytest.mark.parametrize("text, values", [
@@ -44,3 +51,20 @@ def test_english_amount(value, written):
 def test_in_english_rewrites_korean_scales_only():
     assert (in_english("텐센트는 730억 위안(약 107억 달러), 2024년 38,000건, $8.2 Billion")
             == "텐센트는 73 billion 위안(약 10.7 billion 달러), 2024년 38,000건, $8.2 Billion")
+
+
+@pytest.mark.parametrize("text, currencies", [
+    ("730억 위안(약 107억 달러)", ["CNY", "USD"]),
+    ("$8.2 Billion, 380 billion euros", ["USD", "EUR"]),
+    ("7,300억원, 5억 원을", ["KRW", "KRW"]),
+    ("100억 원칙", [""]),               # 원 begins a word here, not a currency
+])
+def test_currency_follows_or_precedes_the_amount(text, currencies):
+    assert [q.currency for q in find_quantities(text)] == currencies
+
+
+def test_same_amount_needs_the_same_currency_where_both_name_one():
+    yuan, = find_quantities("3,800억 위안")
+    euros, bare = find_quantities("380 billion euros, 380 billion")
+    assert not same_amount(euros, yuan)
+    assert same_amount(bare, yuan)
