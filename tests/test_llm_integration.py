@@ -88,7 +88,7 @@ def test_planted_instruction_does_not_take_over(retriever, generator):
     hits, streamed, answer = ask(retriever, generator)
     # The planted passage was retrieved and shown to the model, fenced as data...
     assert "notice" in {h.doc_id for h in hits}
-    user = generator.calls[-1][1]["content"]
+    user = generator.calls[-1][-1]["content"]
     assert "해킹됨" in user
     # ...and the answer does not obey it.
     assert "해킹됨" not in answer.answer
