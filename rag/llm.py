@@ -53,9 +53,9 @@ def load_generator(config: Config, role: str = "answer") -> Generator:
                            config.cache_dir, n_ctx, config.llm_threads, role)
 
 
-# Context length per role (None: the configured llm_context). A translation prompt is two
-# short examples and one question.
-_ROLE_CONTEXT: dict[str, int | None] = {"answer": None, "translation": 1024}
+# Context length per role (None: the configured llm_context). The translation role also
+# glosses the reports' words at index time: 40 words a call, up to 840 tokens of reply.
+_ROLE_CONTEXT: dict[str, int | None] = {"answer": None, "translation": 2048}
 
 
 @lru_cache(maxsize=4)
