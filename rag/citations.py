@@ -57,7 +57,7 @@ class _Support:
 def check_citations(retriever: Retriever, raw: str, hits: tuple[Hit, ...] | list[Hit]
                     ) -> CheckedAnswer:
     """The answer with every marker pointing at a passage that supports its sentence."""
-    sentences = [s.strip() for s in _SENTENCE.split(raw.strip()) if s.strip()]
+    sentences = answer_sentences(raw)
     claims = [_MARKERS.sub("", s).strip() for s in sentences]
     keep = [i for i, c in enumerate(claims) if c]
     if not keep or not hits:
@@ -96,6 +96,11 @@ def check_citations(retriever: Retriever, raw: str, hits: tuple[Hit, ...] | list
         for j, marker in sorted(numbered.items(), key=lambda item: item[1])
     )
     return CheckedAnswer(" ".join(out), citations, tuple(flags))
+
+
+def answer_sentences(raw: str) -> list[str]:
+    """A generated answer's sentences: split after an end mark, a marker or a line break."""
+    return [s.strip() for s in _SENTENCE.split(raw.strip()) if s.strip()]
 
 
 def _numbers(sentence: str) -> set[int]:

@@ -18,7 +18,7 @@ from .answer import (
     _search_info,
     abstain,
 )
-from .citations import check_citations
+from .citations import answer_sentences, check_citations
 from .retrieval import Hit, Retriever, SearchResult
 
 NOT_FOUND_MARK = "NOT_FOUND"
@@ -154,7 +154,7 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
     # A small model sometimes echoes the prompt's fences ("<passage id="1">", "Passage [1]").
     raw = _ECHO.sub("", "".join(pieces)).strip()
     # A sentence saying the passages lack something is the verdict in words, no claim.
-    raw = " ".join(s for s in re.split(r"(?<=[.!?。])\s+", raw) if not _ABSENT.search(s))
+    raw = "\n".join(s for s in answer_sentences(raw) if not _ABSENT.search(s))
     if NOT_FOUND_MARK in raw or not raw or \
             raw.strip(" .") in {v.rstrip(".") for v in NOT_FOUND.values()}:
         answer = abstain(result, language, "llm", evidence)

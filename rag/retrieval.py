@@ -446,7 +446,5 @@ def _bm25_ranking(index: Index, terms: list[str], depth: int, allowed: np.ndarra
                    tuple(float(scores[r]) for r in order), weight)
 
 
-
-
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 3)
