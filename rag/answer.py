@@ -20,6 +20,7 @@ from .chunking import in_references
 from .errors import QueryError
 from .footnotes import NoteLink
 from .language import reply_language
+from .names import Passage, missing_names, names_of
 from .retrieval import Hit, Retriever, SearchResult
 
 ANSWER_MODES = ("extractive", "llm")
@@ -122,9 +123,13 @@ class Evidence:
     coverage: float
     best_sentence: float
     top_passage: float
+    # Names of the question that none of the passages names (Moonshot AI, 일본).
+    missing_names: tuple[str, ...] = ()
 
-    def supported(self, min_coverage: float, min_sentence: float) -> bool:
-        return self.coverage >= min_coverage and self.best_sentence >= min_sentence
+    def supported(self, min_coverage: float, min_sentence: float,
+                  names_required: bool = True) -> bool:
+        return (self.coverage >= min_coverage and self.best_sentence >= min_sentence
+                and not (names_required and self.missing_names))
 
 
 def answer_question(retriever: Retriever, question: str, mode: str = "extractive",
@@ -155,7 +160,8 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
     scored = score_sentences(retriever, result)
     evidence = assess_evidence(retriever, result, scored)
     timings["evidence"] = _ms(t0)
-    supported = bool(scored) and evidence.supported(*_thresholds(config, result.language))
+    supported = bool(scored) and evidence.supported(*_thresholds(config, result.language),
+                                                    config.abstain_on_missing_names)
     if mode == "llm" and supported:
         from .generation import generate_answer
 
@@ -244,9 +250,11 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     the decisive term (일본) is missing from them. A Korean question's term that occurs
     nowhere in the reports (창업자, 항저우) counts as missing with the highest weight;
     English words are skipped, since Korean reports cannot contain them anyway.
+    The question's names must each be named by some passage (rag.names).
     """
     if not result.hits:
         return Evidence(0.0, 0.0, 0.0)
+    missing = tuple(question_missing_names(retriever, result))
     idf = retriever.idf
     top_idf = max(idf.values(), default=1.0)
     q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS}
@@ -257,10 +265,23 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     top_passage = float(retriever.index.embeddings[top_row] @ retriever.embed_query(result.query))
     total = sum(idf[t] for t in known) + _UNKNOWN_WEIGHT * top_idf * len(unknown)
     if not total:
-        return Evidence(1.0, best_sentence, top_passage)
+        return Evidence(1.0, best_sentence, top_passage, missing)
     passages = tokenize_korean_many([f"{h.section}\n{h.text}" for h in result.hits[:2]])
     coverage = max(sum(idf[t] for t in known & set(terms)) / total for terms in passages)
-    return Evidence(round(coverage, 4), best_sentence, top_passage)
+    return Evidence(round(coverage, 4), best_sentence, top_passage, missing)
+
+
+def question_missing_names(retriever: Retriever, result: SearchResult) -> list[str]:
+    """The question's names that none of the retrieved passages names."""
+    return missing_names(names_of(result.query, result.language),
+                         hit_passages(retriever, result.hits), retriever.idf, retriever.glossary)
+
+
+def hit_passages(retriever: Retriever, hits: Collection[Hit]) -> list[Passage]:
+    """The hits as places to look for names: text, report label and BM25 terms."""
+    tokens = retriever.index.tokens
+    return [Passage(f"{h.section}\n{h.text}", f"{h.doc_id} {h.title}",
+                    tokens[retriever.chunk_row(h.chunk_id)]) for h in hits]
 
 
 def extractive_answer(retriever: Retriever, result: SearchResult,
@@ -322,7 +343,8 @@ def _clean_sentence(text: str) -> str:
 
 def _search_info(result: SearchResult, evidence: Evidence) -> dict[str, Any]:
     return {"language": result.language, "variants": list(result.variants),
-            "evidence": asdict(evidence), "timings_ms": result.timings_ms}
+            "evidence": {**asdict(evidence), "missing_names": list(evidence.missing_names)},
+            "timings_ms": result.timings_ms}
 
 
 def _query_terms(result: SearchResult) -> list[str]:

@@ -9,7 +9,6 @@ otherwise it moves to the passage that does, or goes, and the sentence is flagge
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,21 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import quantities
-from .answer import Citation, make_citation
-from .bm25 import proper_names, tokenize_korean_many
+from .answer import Citation, hit_passages, make_citation
+from .bm25 import tokenize_korean_many
 from .chunking import in_references
 from .language import detect_language
+from .names import missing_names, names_of
 from .retrieval import Hit, Retriever
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_SUFFIX = re.compile(r"[시성도구군현]$")
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?。])\s+|(?<=\])\s+(?=\S)|\n+")
 # How far below the best passage a cited passage may score and still count as support.
 _MARGIN = 0.03
 _MIN_COSINE = 0.78
-# A name with a lower IDF (in over ~30% of passages) is not required in the cited passage.
-_COMMON_NAME_IDF = 1.0
 
 
 @dataclass(frozen=True)
@@ -130,10 +126,7 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
     passage_terms = tokenize_korean_many([h.text for h in hits])
     idf = retriever.idf
     passages = [(_normal(h.text), quantities.find_quantities(h.text)) for h in hits]
-    # Where a name may appear: the passage, or its report's id and title ("KLID 글").
-    named = ["".join(_normal(f"{h.doc_id} {h.title} {h.section} {h.text}").lower().split())
-             for h in hits]
-    names = proper_names(claims)
+    named = hit_passages(retriever, hits)
     # An English claim matches the English titles of a reference list or footnote better
     # than the Korean sentence that states it ("6 times that of the US" cited 참고문헌), so
     # such passages compete with the answers' bibliography penalty, in proportion.
@@ -143,12 +136,9 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
     for c, claim in enumerate(claims):
         figures = quantities.figures(claim)
         # A small model answers "바이두 Ernie Bot의 매개변수 수는 6,710억 개" from a passage
-        # on DeepSeek: the figure is there, the name is not. Names are checked in Korean
-        # claims only; an English claim names in English what the passage writes in Hangul.
-        # Names in most passages (중국, AI) are often left implicit by the passage itself.
-        korean = detect_language(claim) == "ko"
-        claim_names = {"".join(n.split()) for n in names[c]
-                       if korean and idf.get(n, math.inf) >= _COMMON_NAME_IDF}
+        # on DeepSeek, or "Moonshot AI raised 73 billion yuan" from one on Tencent: the
+        # figure is there, the name is not (rag.names finds 텐센트 for Tencent).
+        claim_names = names_of(claim, detect_language(claim))
         terms = set(claim_terms[c])
         weight = sum(idf.get(t, 0.0) for t in terms) or 1.0
         row = []
@@ -158,7 +148,8 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
             row.append(_Support(float(cosines[c, p]) + 0.2 * overlap
                                 + (0.1 * found / len(figures) if figures else 0.0),
                                 found == len(figures),
-                                all(_mentions(named[p], name) for name in claim_names),
+                                not missing_names(claim_names, named[p:p + 1], idf,
+                                                  retriever.glossary),
                                 penalties[p]))
         table.append(row)
     return table
@@ -171,36 +162,6 @@ def _bibliographic_share(retriever: Retriever, hit: Hit) -> float:
     spans = [(note.start, note.end) for note, _, _ in retriever.footnotes.get(hit.doc_id, ())]
     covered = sum(max(0, min(b, hit.end) - max(a, hit.start)) for a, b in spans)
     return covered / max(1, hit.end - hit.start)
-
-
-def _mentions(text: str, name: str) -> bool:
-    """Whether `text` (lower-cased, without spaces) names `name`.
-
-    Also without an administrative suffix (선전시 in a passage on 선전), and, for Hangul
-    names of three or more syllables, one letter (jamo) off: the model writes 디시크 for
-    딥시크. One jamo keeps swapped names apart (바이두 and 바이트 differ in two).
-    """
-    if name in text:
-        return True
-    stem = _SUFFIX.sub("", name)
-    if stem != name and len(stem) >= 2 and stem in text:
-        return True
-    if len(name) < 3 or not _HANGUL.fullmatch(name[0]):
-        return False
-    target = unicodedata.normalize("NFD", name)
-    return any(_one_edit(unicodedata.normalize("NFD", text[i:i + len(name)]), target)
-               for i in range(len(text) - len(name) + 1) if text[i] == name[0]
-               or text[i + 1:i + len(name)] == name[1:])
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """Whether `a` and `b` differ by at most one inserted, deleted or changed letter."""
-    if abs(len(a) - len(b)) > 1:
-        return False
-    i = 0
-    while i < min(len(a), len(b)) and a[i] == b[i]:
-        i += 1
-    return a[i + 1:] == b[i + 1:] or a[i:] == b[i + 1:] or a[i + 1:] == b[i:]
 
 
 def _stated(figure: quantities.Quantity, passage: tuple[str, list[quantities.Quantity]]) -> bool:

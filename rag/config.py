@@ -117,6 +117,8 @@ class Config:
     abstain_min_sentence: float = 0.0
     abstain_min_coverage_english: float = 0.0
     abstain_min_sentence_english: float = 0.79
+    # Abstain when a name of the question (Moonshot AI, 일본) is in none of the passages.
+    abstain_on_missing_names: bool = True
     max_query_chars: int = 10_000
 
     # Above this many chunks the dense index switches from exact (flat) to HNSW.

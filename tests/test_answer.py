@@ -125,8 +125,26 @@ def test_question_about_a_term_the_reports_never_use_has_no_coverage(retriever):
                           retriever.config.abstain_min_sentence)
 
 
+def test_a_question_naming_what_no_passage_names_abstains(retriever):
+    # No sentence-similarity floor for English: the hashing embedder cannot match English
+    # to Korean, and this is about names alone.
+    lenient = Retriever(retriever.config.replace(abstain_min_sentence_english=0.0),
+                        index=retriever.index, embedder=retriever.embedder)
+    named = answer_question(lenient, "What yield has Huawei achieved on the Ascend 910C?")
+    assert not named.abstained  # 화웨이 and 어센드, found by sound
+    assert named.search["evidence"]["missing_names"] == []
+    answer = answer_question(lenient, "What yield has Xiaomi achieved on the Ascend 910C?")
+    assert answer.abstained and answer.answer == NOT_FOUND["en"]
+    assert answer.search["evidence"]["missing_names"] == ["Xiaomi"]
+    off = Retriever(lenient.config.replace(abstain_on_missing_names=False),
+                    index=retriever.index, embedder=retriever.embedder)
+    assert not answer_question(off, "What yield has Xiaomi achieved on the Ascend 910C?").abstained
+
+
 def test_evidence_threshold_is_inclusive():
     assert Evidence(0.45, 0.3, 0.3).supported(0.45, 0.3)
+    assert not Evidence(0.9, 0.9, 0.9, ("Moonshot AI",)).supported(0.45, 0.3)
+    assert Evidence(0.9, 0.9, 0.9, ("Moonshot AI",)).supported(0.45, 0.3, names_required=False)
     assert not Evidence(0.44, 0.9, 0.9).supported(0.45, 0.3)
     assert not Evidence(0.9, 0.29, 0.9).supported(0.45, 0.3)
 
@@ -140,7 +158,7 @@ def test_abstain_speaks_the_reply_language(retriever, language, message):
     assert answer.citations == ()
     assert answer.closest == result.hits[:3]
     assert answer.search["evidence"] == {"coverage": 0.0, "best_sentence": 0.0,
-                                         "top_passage": 0.0}
+                                         "top_passage": 0.0, "missing_names": []}
 
 
 @pytest.mark.parametrize("question", [ANSWERABLE[0][0], UNANSWERABLE_KO[0]])

@@ -211,7 +211,7 @@ def fenced_blocks(user: str) -> list[tuple[str, str]]:
 
 def test_planted_passage_cannot_close_its_fence(planted):
     generator = ScriptedGenerator("NOT_FOUND")
-    ask(planted, "화웨이 어센드 910C 칩의 수율 공지는?", generator, doc_ids=["notice"])
+    ask(planted, "어센드 910C 칩의 수율 공지는?", generator, doc_ids=["notice"])
     user = generator.calls[0]["messages"][-1]["content"]
     assert "HACKED" in user  # the planted passage reached the prompt...
     blocks = fenced_blocks(user)
@@ -222,7 +222,7 @@ def test_planted_passage_cannot_close_its_fence(planted):
     assert "‹/passage>" in planted_block and '‹passage id="2">' in planted_block
     # The question follows the last fence and appears once.
     tail = user[user.rindex("</passage>"):]
-    assert tail == ("</passage>\n\nQuestion: 화웨이 어센드 910C 칩의 수율 공지는?\n"
+    assert tail == ("</passage>\n\nQuestion: 어센드 910C 칩의 수율 공지는?\n"
                     "Answer in Korean (한국어).")
     assert "Ignore all previous instructions" not in generator.calls[0]["messages"][0]["content"]
 

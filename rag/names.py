@@ -1,0 +1,240 @@
+"""Names across scripts: whether passages name what a question or a claim names.
+
+A question about something the passages never name cannot be answered from them, however
+close the passages' topic ("How much funding has Moonshot AI raised?" retrieves passages on
+Chinese AI funding, none of which names Moonshot AI). Korean reports write most foreign
+names in Hangul (텐센트, 엔비디아, 선전), a few in Latin letters (Ernie, TSMC), and an
+English question writes them all in Latin letters. So a name is looked for as written, in
+the reports' own 한글(English) pairs, as a country's Korean name, and by its sound: a
+consonant skeleton shared by the Latin spelling and the Hangul transliteration
+(Tencent and 텐센트, Shenzhen and 선전, McKinsey and 맥킨지 all give the same key).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .bm25 import proper_names
+from .glossary import Term
+
+# A name with a lower IDF (in over ~30% of passages: 중국, AI) is often left implicit by
+# the passage that answers about it, so it is never required.
+COMMON_NAME_IDF = 1.0
+# Country and region names that Korean writes as its own words, not by sound.
+EXONYMS = {
+    "china": "중국", "chinese": "중국", "korea": "한국", "korean": "한국", "japan": "일본",
+    "japanese": "일본", "us": "미국", "u.s.": "미국", "usa": "미국", "america": "미국",
+    "american": "미국", "eu": "유럽", "europe": "유럽", "european": "유럽", "uk": "영국",
+    "britain": "영국", "british": "영국", "germany": "독일", "german": "독일",
+    "taiwan": "대만", "taiwanese": "대만",
+}
+# Capitalised words that are not names: question words, sentence openers, months, the
+# reports' own parts, counting words, and compass points (East China is 동중국, South
+# Korea is 한국: the name is the rest).
+_NOT_NAMES = frozenset((
+    "what", "how", "which", "who", "whom", "whose", "when", "where", "why", "is", "are",
+    "was", "were", "does", "do", "did", "in", "by", "the", "a", "an", "according",
+    "besides", "alongside", "under", "as", "over", "through", "beyond", "per", "to",
+    "from", "for", "of", "on", "and", "or", "january", "february", "march", "april", "may",
+    "june", "july", "august", "september", "october", "november", "december", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "table",
+    "figure", "phase", "chapter", "section", "part", "one", "two", "three", "four", "five",
+    "six", "seven", "eight", "nine", "ten", "first", "second", "third", "east", "west",
+    "north", "south", "central", "eastern", "western", "northern", "southern",
+))
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.'’\-]*[A-Za-z0-9]|[A-Za-z0-9]")
+_POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_SUFFIX = re.compile(r"[시성도구군현]$")
+# Latin spellings → consonant classes, longest first; vowels, w and y carry no consonant.
+_LATIN_SOUNDS = (
+    ("sch", "S"), ("tch", "S"), ("ch", "S"), ("sh", "S"), ("zh", "S"), ("ts", "S"),
+    ("ph", "P"), ("th", "T"), ("ck", "K"), ("kh", "K"), ("gh", "K"), ("ng", "G"),
+    ("x", "S"), ("q", "S"), ("j", "S"), ("z", "S"), ("s", "S"), ("b", "P"), ("p", "P"),
+    ("v", "P"), ("f", "P"), ("d", "T"), ("t", "T"), ("g", "K"), ("k", "K"), ("l", "L"),
+    ("r", "L"), ("m", "M"), ("n", "N"), ("h", "H"),
+)
+# Hangul initial consonants (ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ; ㅇ is silent) and finals.
+_INITIALS = "KKNTTLMPPSS-SSSKTPH"
+_FINALS = ("", "K", "K", "K", "N", "N", "N", "T", "L", "L", "L", "L", "L", "L", "L", "L",
+           "M", "P", "P", "T", "T", "G", "T", "T", "K", "T", "P", "T")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """Where a name may be found: the text (with its section) and the report's id and
+    title, and the passage's BM25 terms, whose Hangul words are matched by sound."""
+
+    text: str
+    label: str
+    terms: Sequence[str]
+
+
+def names_of(text: str, language: str) -> list[str]:
+    """The names of a question or claim in `language` ("ko", "en" or "mixed").
+
+    Korean text's names are Kiwi's proper nouns and its Latin words; English (or mixed)
+    text's are its capitalised words and model ids, and its Hangul proper nouns.
+    """
+    found = sorted(proper_names([text])[0])
+    if language == "ko":
+        return found
+    return english_names(text) + [n for n in found if not n.isascii()]
+
+
+def english_names(text: str) -> list[str]:
+    """The names of an English question or claim: runs of capitalised words, acronyms
+    and model ids ("Moonshot AI", "Joo Kyung-won", "A100", "o1-mini"), possessives off."""
+    names: list[str] = []
+    run: list[str] = []
+    words = _WORD.findall(text)
+    for i, raw in enumerate(words):
+        word = _POSSESSIVE.sub("", raw)
+        if any(_looks_like_name(part, i == 0, word != raw) for part in word.split("-") if part):
+            run.append(re.sub(r"^([A-Z0-9]{2,})s$", r"\1", word))  # GPUs → GPU
+            continue
+        if run:
+            names.append(" ".join(run))
+            run = []
+    if run:
+        names.append(" ".join(run))
+    return names
+
+
+def sound_key(word: str) -> str:
+    """The consonant skeleton of a Latin or Hangul word: 'TNSNT' for Tencent and 텐센트."""
+    if _HANGUL.search(word):
+        sounds = []
+        for char in word:
+            code = ord(char) - 0xAC00
+            if 0 <= code < 11172:
+                sounds += [_INITIALS[code // 588], _FINALS[code % 28]]
+    else:
+        sounds = _latin_sounds(word.lower())
+    key: list[str] = []
+    for sound in sounds:
+        if sound not in ("", "-") and (not key or key[-1] != sound):
+            key.append(sound)
+    return "".join(key)
+
+
+def missing_names(names: Iterable[str], passages: Sequence[Passage],
+                  idf: Mapping[str, float], glossary: Collection[Term] = ()) -> list[str]:
+    """The names (of `english_names`, or Korean proper nouns) that no passage names.
+
+    A name of several words counts as named when any of its uncommon words is, so
+    "Baidu Ernie Bot" is found by "Ernie"; "Moonshot AI" is missing when "Moonshot" is.
+    """
+    if not passages:
+        return [n for n in names if not _common(n, idf)]
+    labels = _normal(" ".join(f"{p.label} {p.text}" for p in passages))
+    body = _normal(" ".join(p.text for p in passages))
+    keys = set()
+    for p in passages:
+        for term in p.terms:
+            # 선전시 names Shenzhen as 선전 does.
+            for word in {term, _SUFFIX.sub("", term) if len(term) >= 3 else term}:
+                key = sound_key(word) if _HANGUL.search(word) else ""
+                # One consonant says little (화웨이 is H): only a long word may match it.
+                if len(key) > 1 or (key and len(word) >= 3):
+                    keys.add(key)
+    korean_of = {t.english.lower(): t.korean for t in glossary}
+    missing = []
+    for name in names:
+        words = [w for w in name.split() if not _common(w, idf)]
+        if not words or _named(name, labels, body, keys, korean_of, whole=True) or any(
+                _named(w, labels, body, keys, korean_of) for w in words):
+            continue
+        missing.append(name)
+    return missing
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether `text` (lower-cased, without spaces) names the Korean or Latin `name`.
+
+    Also without an administrative suffix (선전시 in a passage on 선전), and, for Hangul
+    names of three or more syllables, one letter (jamo) off: a model writes 디시크 for
+    딥시크. One jamo keeps swapped names apart (바이두 and 바이트 differ in two).
+    """
+    if name in text:
+        return True
+    stem = _SUFFIX.sub("", name)
+    if stem != name and len(stem) >= 2 and stem in text:
+        return True
+    if len(name) < 3 or not _HANGUL.fullmatch(name[0]):
+        return False
+    target = unicodedata.normalize("NFD", name)
+    return any(_one_edit(unicodedata.normalize("NFD", text[i:i + len(name)]), target)
+               for i in range(len(text) - len(name) + 1) if text[i] == name[0]
+               or text[i + 1:i + len(name)] == name[1:])
+
+
+def _named(name: str, labels: str, body: str, keys: set[str], korean_of: Mapping[str, str],
+           whole: bool = False) -> bool:
+    low = name.lower()
+    flat = low.replace(" ", "").replace("-", "")
+    if _HANGUL.search(name):
+        return mentions(body.replace(" ", ""), "".join(name.split()))
+    if low in labels or flat in labels.replace(" ", "").replace("-", ""):
+        return True
+    korean = EXONYMS.get(low) or korean_of.get(low)
+    if korean and "".join(korean.split()) in body.replace(" ", ""):
+        return True
+    head = low.split("-")[0]
+    if head != low and _named(head, labels, body, keys, korean_of):
+        return True  # Chinese-born, US-made
+    # By sound: a single word, or a person's name written in several ("Joo Kyung-won").
+    if whole and not all(w[:1].isupper() and not w.isupper() for w in name.split()):
+        return False
+    key = sound_key(flat)
+    return bool(key) and key in keys
+
+
+def _common(name: str, idf: Mapping[str, float]) -> bool:
+    low = name.lower()
+    return min(idf.get(low, math.inf), idf.get(EXONYMS.get(low, ""), math.inf)) < COMMON_NAME_IDF
+
+
+def _looks_like_name(word: str, first: bool, possessive: bool) -> bool:
+    if word.lower() in _NOT_NAMES:
+        return False
+    if re.search(r"[A-Za-z]\d|\d[A-Za-z]", word):
+        return True  # A100, o1, 910C
+    if not word[0].isupper():
+        return False
+    # A question's first word is capitalised anyway ("Roughly how …").
+    return not first or word.isupper() or possessive
+
+
+def _latin_sounds(word: str) -> list[str]:
+    word = re.sub(r"c(?=[eiy])", "s", word).replace("c", "k")
+    word = re.sub(r"g(?=[eiy])", "j", word)
+    sounds = []
+    i = 0
+    while i < len(word):
+        for spelling, sound in _LATIN_SOUNDS:
+            if word.startswith(spelling, i):
+                sounds.append(sound)
+                i += len(spelling)
+                break
+        else:
+            i += 1
+    return sounds
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `a` and `b` differ by at most one inserted, deleted or changed letter."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    return a[i + 1:] == b[i + 1:] or a[i:] == b[i + 1:] or a[i + 1:] == b[i:]

@@ -1,0 +1,97 @@
+"""Names across scripts: extraction from English text, sound keys, and passages that name them."""
+
+import pytest
+
+from rag.glossary import Term
+from rag.names import Passage, english_names, mentions, missing_names, names_of, sound_key
+
+TENCENT = Passage("텐센트는 2024년 AI에 730억 위안(107억 달러)을 투자했음",
+                  "kistep-global-ai-china-2025 글로벌 AI 패권 경쟁 : 중국 동향과 시사점",
+                  ["텐센트", "2024", "년", "ai", "730", "억", "위안", "투자"])
+INSTITUTE = Passage("선전시는 100억 위안 규모의 AI 펀드를 조성했음",
+                    "klid-china-ai-policy-2025 한국지능정보사회진흥원 중국 AI 정책",
+                    ["선전시", "100", "억", "위안", "규모", "ai", "펀드", "조성"])
+# IDF of names in most passages: they are never required.
+IDF = {"ai": 0.1, "중국": 0.2, "텐센트": 3.0, "선전시": 3.5}
+
+
+@pytest.mark.parametrize(("latin", "hangul", "key"), [
+    # By hand: T-e-N-(c→S)-e-N-T and ㅌ-ㄴ / ㅅ-ㄴ / ㅌ.
+    ("Tencent", "텐센트", "TNSNT"),
+    # sh → S, zh → S; 선 = ㅅㄴ, 전 = ㅈㄴ (ㅈ and ㅅ are one class).
+    ("Shenzhen", "선전", "SNSN"),
+    # ck → K once (repeats collapse), s → S; 맥 = ㅁㄱ, 킨 = ㅋㄴ, 지 = ㅈ.
+    ("McKinsey", "맥킨지", "MKNS"),
+    # v → P, d → T; 엔 has a silent ㅇ then ㄴ.
+    ("Nvidia", "엔비디아", "NPT"),
+    # ng is one sound, like a final ㅇ.
+    ("Hangzhou", "항저우", "HGS"),
+    ("DeepSeek", "딥시크", "TPSK"),
+])
+def test_latin_spelling_and_hangul_transliteration_share_a_key(latin, hangul, key):
+    assert sound_key(latin) == sound_key(hangul) == key
+
+
+def test_different_names_have_different_keys():
+    assert sound_key("Moonshot") != sound_key("텐센트")
+    assert sound_key("Baidu") != sound_key("바이트댄스")
+
+
+@pytest.mark.parametrize(("question", "names"), [
+    ("How much funding has Moonshot AI raised?", ["Moonshot AI"]),
+    ("Roughly how does the H20's performance stack up against the H100's?", ["H20", "H100"]),
+    ("Which KISTEP center is co-author Joo Kyung-won (주경원) from?",
+     ["KISTEP", "Joo Kyung-won"]),
+    ("How many GPUs were used to train DeepSeek-V3?", ["GPU", "DeepSeek-V3"]),
+    ("When was OpenAI's o1-mini released?", ["OpenAI o1-mini"]),
+    ("Which agency will require labeling from September 2025 per Table 2?", []),
+    ("Where are the Chinese-born researchers working?", ["Chinese-born"]),
+    # Compass points qualify a name: 동중국 is East China, 한국 South Korea.
+    ("What growth is the East China computing hub expected to post?", ["China"]),
+    ("How many patents did South Korea file?", ["Korea"]),
+])
+def test_english_names_are_capitalised_runs_acronyms_and_model_ids(question, names):
+    assert english_names(question) == names
+
+
+def test_names_of_korean_text_are_proper_nouns_and_latin_words():
+    assert {"텐센트", "hunyuan"} <= set(names_of("텐센트 HUNYUAN 모델의 매개변수 수는?", "ko"))
+    assert names_of("How much did Tencent invest?", "en") == ["Tencent"]
+
+
+@pytest.mark.parametrize(("names", "missing"), [
+    (["Tencent"], []),                 # 텐센트, by sound
+    (["Moonshot AI"], ["Moonshot AI"]),  # AI is common; Moonshot is named nowhere
+    (["Japan"], ["Japan"]),            # 일본 is not in the passage
+    (["China"], []),                   # in most passages: never required
+    (["Shenzhen"], []),                # 선전 of 선전시
+    (["텐센트"], []),
+    (["딥시크"], ["딥시크"]),
+    (["AI Promotion Law"], []),        # the reports' own pair 인공지능 진흥법(AI Promotion Law)
+])
+def test_missing_names_in_the_passages(names, missing):
+    law = Passage("양회에서 인공지능 진흥법을 제안했음", "klid-china-ai-policy-2025",
+                  ["양회", "인공", "지능", "진흥", "법", "제안"])
+    glossary = [Term("AI Promotion Law", "인공지능 진흥법", "klid-china-ai-policy-2025")]
+    assert missing_names(names, [TENCENT, INSTITUTE, law], IDF, glossary) == missing
+
+
+def test_a_country_named_only_in_a_title_is_not_named():
+    # 한국 is in the institute's name, not in what the passage says.
+    assert missing_names(["Korea"], [INSTITUTE], IDF) == ["Korea"]
+    assert missing_names(["KLID"], [INSTITUTE], IDF) == []  # the report's id names it
+
+
+def test_no_passages_miss_every_uncommon_name():
+    assert missing_names(["Tencent", "AI"], [], IDF) == ["Tencent"]
+
+
+@pytest.mark.parametrize(("name", "named"), [
+    ("딥시크", True),
+    ("디시크", True),     # one jamo off: the model's misspelling of 딥시크
+    ("선전시", True),     # the passage says 선전
+    ("바이두", False),    # a swapped company is two jamo off 바이트
+    ("ernie", False),
+])
+def test_a_name_is_found_as_written_without_its_suffix_or_one_jamo_off(name, named):
+    assert mentions("딥시크는v3모델을개발했다선전ai개발사례바이트댄스", name) is named
