@@ -49,6 +49,7 @@ _NOT_NAMES = frozenset((
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.'’\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
 _SUFFIX = re.compile(r"[시성도구군현]$")
 # Latin spellings → consonant classes, longest first; vowels, w and y carry no consonant.
 _LATIN_SOUNDS = (
@@ -133,15 +134,7 @@ def missing_names(names: Iterable[str], passages: Sequence[Passage],
         return [n for n in names if not _common(n, idf)]
     labels = _normal(" ".join(f"{p.label} {p.text}" for p in passages))
     body = _normal(" ".join(p.text for p in passages))
-    keys = set()
-    for p in passages:
-        for term in p.terms:
-            # 선전시 names Shenzhen as 선전 does.
-            for word in {term, _SUFFIX.sub("", term) if len(term) >= 3 else term}:
-                key = sound_key(word) if _HANGUL.search(word) else ""
-                # One consonant says little (화웨이 is H): only a long word may match it.
-                if len(key) > 1 or (key and len(word) >= 3):
-                    keys.add(key)
+    keys = _sound_keys(passages)
     korean_of = {t.english.lower(): t.korean for t in glossary}
     missing = []
     for name in names:
@@ -171,6 +164,27 @@ def mentions(text: str, name: str) -> bool:
     return any(_one_edit(unicodedata.normalize("NFD", text[i:i + len(name)]), target)
                for i in range(len(text) - len(name) + 1) if text[i] == name[0]
                or text[i + 1:i + len(name)] == name[1:])
+
+
+def _sound_keys(passages: Sequence[Passage]) -> set[str]:
+    """The sound keys a passage's Hangul words give, for names written by sound."""
+    keys = set()
+    for p in passages:
+        for term in p.terms:
+            # 선전시 names Shenzhen as 선전 does.
+            for word in {term, _SUFFIX.sub("", term) if len(term) >= 3 else term}:
+                key = sound_key(word) if _HANGUL.search(word) else ""
+                # One consonant says little (화웨이 is H): only a long word may match it.
+                if len(key) > 1 or (key and len(word) >= 3):
+                    keys.add(key)
+        # Kiwi splits a name it does not know ("3. 선전 AI 개발 사례" gives 선 and 전), so
+        # the start of each written word counts too, when its key says enough.
+        for word in _HANGUL_WORD.findall(p.text):
+            for end in range(2, min(len(word), 6) + 1):
+                key = sound_key(word[:end])
+                if len(key) >= 3:
+                    keys.add(key)
+    return keys
 
 
 def _named(name: str, labels: str, body: str, keys: set[str], korean_of: Mapping[str, str],
