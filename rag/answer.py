@@ -318,8 +318,11 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
 
 def abstain(result: SearchResult, language: str, mode: str, evidence: Evidence) -> Answer:
     """The "not in the reports" answer, with the closest passages for inspection."""
+    # Saying which name is missing lets the reader judge the verdict (a misspelt name?).
+    flags = ((f"no passage names {', '.join(evidence.missing_names)}",)
+             if evidence.missing_names else ())
     return Answer(result.query, NOT_FOUND[language], (), True, mode, language,
-                  closest=result.hits[:3], search=_search_info(result, evidence))
+                  closest=result.hits[:3], flags=flags, search=_search_info(result, evidence))
 
 
 def _thresholds(cfg: Any, language: str) -> tuple[float, float]:

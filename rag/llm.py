@@ -148,8 +148,8 @@ class LlamaCppGenerator:
             raise ModelUnavailableError(
                 f"llama-cpp-python is not installed; {INSTALL_HINT}") from exc
         try:
-            # Flash attention read a 290-token prompt in 4.2–4.5 s instead of 4.75–5.0 s
-            # on 2 cores (docs/tuning.md): the time to the first token.
+            # Flash attention reads the prompt a little faster on these CPUs (2–10% sooner
+            # to the first token, bench/llm_prompt_speed.py).
             self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx,
                               n_threads=n_threads or os.cpu_count() or 2, flash_attn=True,
                               verbose=False)

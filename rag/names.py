@@ -130,8 +130,6 @@ def missing_names(names: Iterable[str], passages: Sequence[Passage],
     A name of several words counts as named when any of its uncommon words is, so
     "Baidu Ernie Bot" is found by "Ernie"; "Moonshot AI" is missing when "Moonshot" is.
     """
-    if not passages:
-        return [n for n in names if not _common(n, idf)]
     labels = _normal(" ".join(f"{p.label} {p.text}" for p in passages))
     body = _normal(" ".join(p.text for p in passages))
     keys = _sound_keys(passages)

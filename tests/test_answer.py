@@ -136,6 +136,7 @@ def test_a_question_naming_what_no_passage_names_abstains(retriever):
     answer = answer_question(lenient, "What yield has Xiaomi achieved on the Ascend 910C?")
     assert answer.abstained and answer.answer == NOT_FOUND["en"]
     assert answer.search["evidence"]["missing_names"] == ["Xiaomi"]
+    assert answer.flags == ("no passage names Xiaomi",)
     off = Retriever(lenient.config.replace(abstain_on_missing_names=False),
                     index=retriever.index, embedder=retriever.embedder)
     assert not answer_question(off, "What yield has Xiaomi achieved on the Ascend 910C?").abstained
