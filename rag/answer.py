@@ -39,6 +39,7 @@ _ASKS_FOR_SOURCE = re.compile(
     r"출처|인용|참고\s*문헌|각주|근거\s*(?:문서|자료)"
     r"|(?<![-\w])(?:sources?|cit(?:e|es|ed|ing|ation)|references?|footnotes?|bibliography)\b",
     re.IGNORECASE)
+_ASKS_FOR_TITLE = re.compile(r"제목|표제|\btitled?\b", re.IGNORECASE)
 NOT_FOUND = {
     "ko": "보고서에서 근거를 찾지 못했습니다.",
     "en": "The reports do not contain this.",
@@ -289,6 +290,10 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
                       ) -> Answer:
     """The best sentences of `scored` (not empty), in reading order, each with its marker."""
     cfg = retriever.config
+    # A report's title line states nothing ("중국 인공지능(AI) 개발 정책과 사례:"), yet it
+    # shares the question's topic words; it is quoted only when the title is asked for.
+    if not _ASKS_FOR_TITLE.search(result.query):
+        scored = [s for s in scored if not _is_title_line(s)] or scored
     best = scored[0].score
     chosen: list[ScoredSentence] = []
     seen: set[str] = set()
@@ -336,6 +341,11 @@ def make_citation(marker: int, hit: Hit, quote_start: int | None = None,
               quote_end: int | None = None) -> Citation:
     return Citation(marker, hit.chunk_id, hit.doc_id, hit.title, hit.section, hit.start,
                     hit.end, hit.text, quote_start, quote_end, hit.notes)
+
+
+def _is_title_line(sentence: ScoredSentence) -> bool:
+    text = " ".join(sentence.text.split()).rstrip(":： ")
+    return len(text) >= 6 and text in " ".join(sentence.hit.title.split())
 
 
 def _clean_sentence(text: str) -> str:
