@@ -196,11 +196,13 @@ def _named(name: str, labels: str, body: str, keys: set[str], korean_of: Mapping
     korean = EXONYMS.get(low) or korean_of.get(low)
     if korean and "".join(korean.split()) in body.replace(" ", ""):
         return True
-    head = low.split("-")[0]
-    if head != low and _named(head, labels, body, keys, korean_of):
+    head = name.split("-")[0]
+    if head != name and _named(head, labels, body, keys, korean_of):
         return True  # Chinese-born, US-made
-    # By sound: a single word, or a person's name written in several ("Joo Kyung-won").
-    if whole and not all(w[:1].isupper() and not w.isupper() for w in name.split()):
+    # By sound: a single word, or a person's name written in several ("Joo Kyung-won");
+    # never an acronym, whose letters are spelled out (IBM is 아이비엠, not 범위).
+    if name.isupper() or (whole and not all(w[:1].isupper() and not w.isupper()
+                                           for w in name.split())):
         return False
     key = sound_key(flat)
     return bool(key) and key in keys

@@ -76,6 +76,13 @@ def test_missing_names_in_the_passages(names, missing):
     assert missing_names(names, [TENCENT, INSTITUTE, law], IDF, glossary) == missing
 
 
+def test_an_acronym_is_never_matched_by_sound():
+    # IBM's consonants (b, m) are those of 범위; Korean spells an acronym's letters out.
+    scope = Passage("AI 적용 범위를 넓혔다", "x", ["ai", "적용", "범위"])
+    assert sound_key("IBM") == sound_key("범위") == "PM"
+    assert missing_names(["IBM"], [scope], IDF) == ["IBM"]
+
+
 def test_a_country_named_only_in_a_title_is_not_named():
     # 한국 is in the institute's name, not in what the passage says.
     assert missing_names(["Korea"], [INSTITUTE], IDF) == ["Korea"]
