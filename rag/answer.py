@@ -20,7 +20,7 @@ from .chunking import in_references
 from .errors import QueryError
 from .footnotes import NoteLink
 from .language import reply_language
-from .names import Passage, missing_names, names_of
+from .names import Passage, Places, missing_names, names_of
 from .retrieval import Hit, Retriever, SearchResult
 
 ANSWER_MODES = ("extractive", "llm")
@@ -275,7 +275,8 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
 def question_missing_names(retriever: Retriever, result: SearchResult) -> list[str]:
     """The question's names that none of the retrieved passages names."""
     return missing_names(names_of(result.query, result.language),
-                         hit_passages(retriever, result.hits), retriever.idf, retriever.glossary)
+                         Places.of(hit_passages(retriever, result.hits)), retriever.idf,
+                         retriever.glossary)
 
 
 def hit_passages(retriever: Retriever, hits: Collection[Hit]) -> list[Passage]:

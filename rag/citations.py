@@ -20,7 +20,7 @@ from .answer import Citation, hit_passages, make_citation
 from .bm25 import tokenize_korean_many
 from .chunking import in_references
 from .language import detect_language
-from .names import missing_names, names_of
+from .names import Places, missing_names, names_of
 from .retrieval import Hit, Retriever
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -126,7 +126,8 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
     passage_terms = tokenize_korean_many([h.text for h in hits])
     idf = retriever.idf
     passages = [(_normal(h.text), quantities.find_quantities(h.text)) for h in hits]
-    named = hit_passages(retriever, hits)
+    # Each passage's places for names, derived once for every claim.
+    places = [Places.of([p]) for p in hit_passages(retriever, hits)]
     # An English claim matches the English titles of a reference list or footnote better
     # than the Korean sentence that states it ("6 times that of the US" cited 참고문헌), so
     # such passages compete with the answers' bibliography penalty, in proportion.
@@ -148,7 +149,7 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
             row.append(_Support(float(cosines[c, p]) + 0.2 * overlap
                                 + (0.1 * found / len(figures) if figures else 0.0),
                                 found == len(figures),
-                                not missing_names(claim_names, named[p:p + 1], idf,
+                                not missing_names(claim_names, places[p], idf,
                                                   retriever.glossary),
                                 penalties[p]))
         table.append(row)

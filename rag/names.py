@@ -75,6 +75,23 @@ class Passage:
     terms: Sequence[str]
 
 
+@dataclass(frozen=True)
+class Places:
+    """Some passages as places to look for names, derived once for all the names asked."""
+
+    labels: str       # report ids, titles and text, NFKC lower-case
+    flat_labels: str  # the same without spaces and hyphens
+    flat_body: str    # the text alone (not titles, where 한국 names institutes), no spaces
+    keys: frozenset[str]  # sound keys of the Hangul words
+
+    @classmethod
+    def of(cls, passages: Sequence[Passage]) -> Places:
+        labels = _normal(" ".join(f"{p.label} {p.text}" for p in passages))
+        body = _normal(" ".join(p.text for p in passages))
+        return cls(labels, labels.replace(" ", "").replace("-", ""), body.replace(" ", ""),
+                   frozenset(_sound_keys(passages)))
+
+
 def names_of(text: str, language: str) -> list[str]:
     """The names of a question or claim in `language` ("ko", "en" or "mixed").
 
@@ -123,22 +140,19 @@ def sound_key(word: str) -> str:
     return "".join(key)
 
 
-def missing_names(names: Iterable[str], passages: Sequence[Passage],
-                  idf: Mapping[str, float], glossary: Collection[Term] = ()) -> list[str]:
+def missing_names(names: Iterable[str], places: Places, idf: Mapping[str, float],
+                  glossary: Collection[Term] = ()) -> list[str]:
     """The names (of `english_names`, or Korean proper nouns) that no passage names.
 
     A name of several words counts as named when any of its uncommon words is, so
     "Baidu Ernie Bot" is found by "Ernie"; "Moonshot AI" is missing when "Moonshot" is.
     """
-    labels = _normal(" ".join(f"{p.label} {p.text}" for p in passages))
-    body = _normal(" ".join(p.text for p in passages))
-    keys = _sound_keys(passages)
     korean_of = {t.english.lower(): t.korean for t in glossary}
     missing = []
     for name in names:
         words = [w for w in name.split() if not _common(w, idf)]
-        if not words or _named(name, labels, body, keys, korean_of, whole=True) or any(
-                _named(w, labels, body, keys, korean_of) for w in words):
+        if not words or _named(name, places, korean_of, whole=True) or any(
+                _named(w, places, korean_of) for w in words):
             continue
         missing.append(name)
     return missing
@@ -185,19 +199,19 @@ def _sound_keys(passages: Sequence[Passage]) -> set[str]:
     return keys
 
 
-def _named(name: str, labels: str, body: str, keys: set[str], korean_of: Mapping[str, str],
-           whole: bool = False) -> bool:
+def _named(name: str, places: Places, korean_of: Mapping[str, str], whole: bool = False
+           ) -> bool:
     low = name.lower()
     flat = low.replace(" ", "").replace("-", "")
     if _HANGUL.search(name):
-        return mentions(body.replace(" ", ""), "".join(name.split()))
-    if low in labels or flat in labels.replace(" ", "").replace("-", ""):
+        return mentions(places.flat_body, "".join(name.split()))
+    if low in places.labels or flat in places.flat_labels:
         return True
     korean = EXONYMS.get(low) or korean_of.get(low)
-    if korean and "".join(korean.split()) in body.replace(" ", ""):
+    if korean and "".join(korean.split()) in places.flat_body:
         return True
     head = name.split("-")[0]
-    if head != name and _named(head, labels, body, keys, korean_of):
+    if head != name and _named(head, places, korean_of):
         return True  # Chinese-born, US-made
     # By sound: a single word, or a person's name written in several ("Joo Kyung-won");
     # never an acronym, whose letters are spelled out (IBM is 아이비엠, not 범위).
@@ -205,7 +219,7 @@ def _named(name: str, labels: str, body: str, keys: set[str], korean_of: Mapping
                                            for w in name.split())):
         return False
     key = sound_key(flat)
-    return bool(key) and key in keys
+    return bool(key) and key in places.keys
 
 
 def _common(name: str, idf: Mapping[str, float]) -> bool:

@@ -3,7 +3,15 @@
 import pytest
 
 from rag.glossary import Term
-from rag.names import Passage, english_names, mentions, missing_names, names_of, sound_key
+from rag.names import (
+    Passage,
+    Places,
+    english_names,
+    mentions,
+    missing_names,
+    names_of,
+    sound_key,
+)
 
 TENCENT = Passage("텐센트는 2024년 AI에 730억 위안(107억 달러)을 투자했음",
                   "kistep-global-ai-china-2025 글로벌 AI 패권 경쟁 : 중국 동향과 시사점",
@@ -73,24 +81,24 @@ def test_missing_names_in_the_passages(names, missing):
     law = Passage("양회에서 인공지능 진흥법을 제안했음", "klid-china-ai-policy-2025",
                   ["양회", "인공", "지능", "진흥", "법", "제안"])
     glossary = [Term("AI Promotion Law", "인공지능 진흥법", "klid-china-ai-policy-2025")]
-    assert missing_names(names, [TENCENT, INSTITUTE, law], IDF, glossary) == missing
+    assert missing_names(names, Places.of([TENCENT, INSTITUTE, law]), IDF, glossary) == missing
 
 
 def test_an_acronym_is_never_matched_by_sound():
     # IBM's consonants (b, m) are those of 범위; Korean spells an acronym's letters out.
     scope = Passage("AI 적용 범위를 넓혔다", "x", ["ai", "적용", "범위"])
     assert sound_key("IBM") == sound_key("범위") == "PM"
-    assert missing_names(["IBM"], [scope], IDF) == ["IBM"]
+    assert missing_names(["IBM"], Places.of([scope]), IDF) == ["IBM"]
 
 
 def test_a_country_named_only_in_a_title_is_not_named():
     # 한국 is in the institute's name, not in what the passage says.
-    assert missing_names(["Korea"], [INSTITUTE], IDF) == ["Korea"]
-    assert missing_names(["KLID"], [INSTITUTE], IDF) == []  # the report's id names it
+    assert missing_names(["Korea"], Places.of([INSTITUTE]), IDF) == ["Korea"]
+    assert missing_names(["KLID"], Places.of([INSTITUTE]), IDF) == []  # the report's id names it
 
 
 def test_no_passages_miss_every_uncommon_name():
-    assert missing_names(["Tencent", "AI"], [], IDF) == ["Tencent"]
+    assert missing_names(["Tencent", "AI"], Places.of([]), IDF) == ["Tencent"]
 
 
 @pytest.mark.parametrize(("name", "named"), [
