@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .answer_kind import kind_of, states
 from .bm25 import tokenize_korean, tokenize_korean_many
 from .chunking import in_references
 from .errors import QueryError
@@ -126,11 +127,16 @@ class Evidence:
     top_passage: float
     # Names of the question that none of the passages names (Moonshot AI, 일본).
     missing_names: tuple[str, ...] = ()
+    # The kind of answer asked for (rag.answer_kind), and whether a sentence of the
+    # passages gives one beside all of the question's names.
+    kind: str | None = None
+    kind_given: bool = True
 
     def supported(self, min_coverage: float, min_sentence: float,
-                  names_required: bool = True) -> bool:
+                  names_required: bool = True, kind_required: bool = True) -> bool:
         return (self.coverage >= min_coverage and self.best_sentence >= min_sentence
-                and not (names_required and self.missing_names))
+                and not (names_required and self.missing_names)
+                and not (kind_required and not self.kind_given))
 
 
 def answer_question(retriever: Retriever, question: str, mode: str = "extractive",
@@ -162,7 +168,8 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
     evidence = assess_evidence(retriever, result, scored)
     timings["evidence"] = _ms(t0)
     supported = bool(scored) and evidence.supported(*_thresholds(config, result.language),
-                                                    config.abstain_on_missing_names)
+                                                    config.abstain_on_missing_names,
+                                                    config.abstain_on_missing_kind)
     if mode == "llm" and supported:
         from .generation import generate_answer
 
@@ -188,14 +195,18 @@ class ScoredSentence:
     score: float
     cosine: float
     overlap: float
+    terms: tuple[str, ...] = ()
+    # Whether the sentence gives the kind of answer the question asks for (a date, …).
+    gives_kind: bool = False
 
 
 def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSentence]:
     """Every sentence of the retrieved passages, scored against the question, best first.
 
     The score adds the sentence's cosine similarity to the question, the IDF-weighted
-    share of the question's terms it contains, and a small bonus for higher-ranked passages,
-    less a penalty for bibliography entries and footnotes.
+    share of the question's terms it contains, a small bonus for higher-ranked passages and
+    one for giving the kind of answer asked for (a date to "when?"), less a penalty for
+    bibliography entries and footnotes.
     """
     index = retriever.index
     if not result.hits or not len(index.sentences):
@@ -231,13 +242,16 @@ def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSe
     cfg = retriever.config
     scored = []
     penalty = 0.0 if sources_wanted else cfg.bibliography_penalty
+    kind = kind_of(result.query)
     for (hit, row), terms, cosine, source in zip(rows, sentence_terms, cosines, bibliographic):
         sentence = index.sentences[row]
         overlap = sum(idf.get(t, 0.0) for t in q_terms & set(terms)) / q_weight
+        gives = bool(kind) and states(sentence.text, kind)
         score = (float(cosine) + cfg.sentence_overlap_weight * overlap
-                 + cfg.sentence_rank_weight / hit.rank - penalty * source)
+                 + cfg.sentence_rank_weight / hit.rank + cfg.sentence_kind_weight * gives
+                 - penalty * source)
         scored.append(ScoredSentence(hit, sentence.start, sentence.end, sentence.text,
-                                     score, float(cosine), overlap))
+                                     score, float(cosine), overlap, tuple(terms), gives))
     scored.sort(key=lambda s: (-s.score, s.hit.rank, s.start))
     return scored
 
@@ -251,11 +265,16 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     the decisive term (일본) is missing from them. A Korean question's term that occurs
     nowhere in the reports (창업자, 항저우) counts as missing with the highest weight;
     English words are skipped, since Korean reports cannot contain them anyway.
-    The question's names must each be named by some passage (rag.names).
+    The question's names must each be named by some passage (rag.names), and a question
+    that asks for a date, a share or a number needs a sentence that gives one beside all
+    of its names: "바이두 Ernie Bot의 매개변수 수는?" finds Ernie Bot named, but no figure
+    beside it.
     """
     if not result.hits:
         return Evidence(0.0, 0.0, 0.0)
     missing = tuple(question_missing_names(retriever, result))
+    kind = kind_of(result.query)
+    given = kind is None or kind_given(retriever, result, scored)
     idf = retriever.idf
     top_idf = max(idf.values(), default=1.0)
     q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS}
@@ -266,10 +285,20 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     top_passage = float(retriever.index.embeddings[top_row] @ retriever.embed_query(result.query))
     total = sum(idf[t] for t in known) + _UNKNOWN_WEIGHT * top_idf * len(unknown)
     if not total:
-        return Evidence(1.0, best_sentence, top_passage, missing)
+        return Evidence(1.0, best_sentence, top_passage, missing, kind, given)
     passages = tokenize_korean_many([f"{h.section}\n{h.text}" for h in result.hits[:2]])
     coverage = max(sum(idf[t] for t in known & set(terms)) / total for terms in passages)
-    return Evidence(round(coverage, 4), best_sentence, top_passage, missing)
+    return Evidence(round(coverage, 4), best_sentence, top_passage, missing, kind, given)
+
+
+def kind_given(retriever: Retriever, result: SearchResult,
+               scored: list[ScoredSentence]) -> bool:
+    """Whether a sentence gives the kind of answer asked for and names (with its section
+    and report) every name of the question."""
+    names = names_of(result.query, result.language)
+    return any(not missing_names(names, Places.of([_sentence_passage(s)]), retriever.idf,
+                                 retriever.glossary)
+               for s in scored if s.gives_kind)
 
 
 def question_missing_names(retriever: Retriever, result: SearchResult) -> list[str]:
@@ -277,6 +306,10 @@ def question_missing_names(retriever: Retriever, result: SearchResult) -> list[s
     return missing_names(names_of(result.query, result.language),
                          Places.of(hit_passages(retriever, result.hits)), retriever.idf,
                          retriever.glossary)
+
+
+def _sentence_passage(s: ScoredSentence) -> Passage:
+    return Passage(f"{s.hit.section}\n{s.text}", f"{s.hit.doc_id} {s.hit.title}", s.terms)
 
 
 def hit_passages(retriever: Retriever, hits: Collection[Hit]) -> list[Passage]:
@@ -324,9 +357,13 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
 
 def abstain(result: SearchResult, language: str, mode: str, evidence: Evidence) -> Answer:
     """The "not in the reports" answer, with the closest passages for inspection."""
-    # Saying which name is missing lets the reader judge the verdict (a misspelt name?).
-    flags = ((f"no passage names {', '.join(evidence.missing_names)}",)
-             if evidence.missing_names else ())
+    # Saying which name or figure is missing lets the reader judge the verdict (a
+    # misspelt name?).
+    flags: tuple[str, ...] = ()
+    if evidence.missing_names:
+        flags += (f"no passage names {', '.join(evidence.missing_names)}",)
+    if not evidence.kind_given:
+        flags += (f"no passage gives the {evidence.kind} asked for beside the question's names",)
     return Answer(result.query, NOT_FOUND[language], (), True, mode, language,
                   closest=result.hits[:3], flags=flags, search=_search_info(result, evidence))
 

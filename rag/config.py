@@ -108,6 +108,9 @@ class Config:
     sentence_margin: float = 0.05
     sentence_overlap_weight: float = 0.3
     sentence_rank_weight: float = 0.02
+    # Added to the score of a sentence that gives the kind of answer asked for (a date to
+    # "when?", a figure to "how many?"; rag.answer_kind).
+    sentence_kind_weight: float = 0.1
     # Subtracted from the score of a bibliography entry or footnote, unless the question
     # asks for a source.
     bibliography_penalty: float = 0.1
@@ -119,6 +122,9 @@ class Config:
     abstain_min_sentence_english: float = 0.79
     # Abstain when a name of the question (Moonshot AI, 일본) is in none of the passages.
     abstain_on_missing_names: bool = True
+    # Abstain when the question asks for a date, a share or a number and no sentence of the
+    # passages gives one beside the question's names.
+    abstain_on_missing_kind: bool = True
     max_query_chars: int = 10_000
 
     # Above this many chunks the dense index switches from exact (flat) to HNSW.
@@ -160,6 +166,8 @@ class Config:
         _check(1 <= self.answer_passages <= 50, "answer_passages", "must be between 1 and 50")
         _check(1 <= self.answer_sentences <= 10, "answer_sentences", "must be between 1 and 10")
         _check(0.0 <= self.bibliography_penalty <= 1.0, "bibliography_penalty",
+               "must be between 0 and 1")
+        _check(0.0 <= self.sentence_kind_weight <= 1.0, "sentence_kind_weight",
                "must be between 0 and 1")
         for name in ("abstain_min_coverage", "abstain_min_coverage_english"):
             _check(0 <= getattr(self, name) <= 1, name, "must be between 0 and 1")

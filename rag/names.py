@@ -114,6 +114,10 @@ def english_names(text: str) -> list[str]:
         word = _POSSESSIVE.sub("", raw)
         if any(_looks_like_name(part, i == 0, word != raw) for part in word.split("-") if part):
             run.append(re.sub(r"^([A-Z0-9]{2,})s$", r"\1", word))  # GPUs → GPU
+            if word != raw:
+                # A possessive ends a name: "the EU's InvestAI" names two things.
+                names.append(" ".join(run))
+                run = []
             continue
         if run:
             names.append(" ".join(run))
@@ -214,9 +218,10 @@ def _named(name: str, places: Places, korean_of: Mapping[str, str], whole: bool 
     if head != name and _named(head, places, korean_of):
         return True  # Chinese-born, US-made
     # By sound: a single word, or a person's name written in several ("Joo Kyung-won");
-    # never an acronym, whose letters are spelled out (IBM is 아이비엠, not 범위).
-    if name.isupper() or (whole and not all(w[:1].isupper() and not w.isupper()
-                                           for w in name.split())):
+    # never an acronym, whose letters are spelled out (IBM is 아이비엠, not 범위), nor a
+    # model id, whose digits carry no sound (o1-mini would be 만).
+    if name.isupper() or any(c.isdigit() for c in name) or (
+            whole and not all(w[:1].isupper() and not w.isupper() for w in name.split())):
         return False
     key = sound_key(flat)
     return bool(key) and key in places.keys

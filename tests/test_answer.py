@@ -142,6 +142,40 @@ def test_a_question_naming_what_no_passage_names_abstains(retriever):
     assert not answer_question(off, "What yield has Xiaomi achieved on the Ascend 910C?").abstained
 
 
+def test_a_question_asking_for_a_figure_no_sentence_gives_beside_its_names_abstains(retriever):
+    # Coverage is off, to test the kind check alone: 칭화대 is named, but its sentence
+    # ("칭화대와 베이징대는 AI 학부를 운영하고 있음") gives no number.
+    lenient = Retriever(retriever.config.replace(abstain_min_coverage=0.0),
+                        index=retriever.index, embedder=retriever.embedder)
+    question = "칭화대의 AI 학부 학생 수는 몇 명인가?"
+    answer = answer_question(lenient, question)
+    assert answer.abstained
+    assert answer.search["evidence"]["kind"] == "number"
+    assert answer.search["evidence"]["kind_given"] is False
+    assert answer.flags == ("no passage gives the number asked for beside the question's names",)
+    off = Retriever(lenient.config.replace(abstain_on_missing_kind=False),
+                    index=retriever.index, embedder=retriever.embedder)
+    assert not answer_question(off, question).abstained
+    # The same kind beside the names: 화웨이's sentence gives 40%.
+    given = answer_question(lenient, "화웨이는 어센드 910C 칩의 수율을 몇 %까지 높였는가?")
+    assert not given.abstained and "40%" in given.answer
+    assert given.search["evidence"]["kind_given"] is True
+
+
+def test_a_sentence_giving_the_kind_asked_for_scores_higher(retriever):
+    question = "중국 정부가 인터넷 플러스 전략을 발표한 것은 언제인가?"
+    result = retriever.search(question, k=5)
+    plain = Retriever(retriever.config.replace(sentence_kind_weight=0.0),
+                      index=retriever.index, embedder=retriever.embedder)
+    with_bonus = {(s.hit.chunk_id, s.start): s for s in score_sentences(retriever, result)}
+    without = {(s.hit.chunk_id, s.start): s for s in score_sentences(plain, result)}
+    assert any(s.gives_kind for s in with_bonus.values())
+    assert any(not s.gives_kind for s in with_bonus.values())
+    for key, s in with_bonus.items():
+        bonus = retriever.config.sentence_kind_weight if s.gives_kind else 0.0
+        assert s.score == pytest.approx(without[key].score + bonus)
+
+
 def test_a_title_line_is_quoted_only_when_the_title_is_asked_for(retriever):
     title_line = "중국 인공지능 개발 정책과 사례:"
     topic = answer_question(retriever, "중국 인공지능 개발 정책과 사례의 방향은?")
@@ -154,6 +188,8 @@ def test_evidence_threshold_is_inclusive():
     assert Evidence(0.45, 0.3, 0.3).supported(0.45, 0.3)
     assert not Evidence(0.9, 0.9, 0.9, ("Moonshot AI",)).supported(0.45, 0.3)
     assert Evidence(0.9, 0.9, 0.9, ("Moonshot AI",)).supported(0.45, 0.3, names_required=False)
+    assert not Evidence(0.9, 0.9, 0.9, (), "date", False).supported(0.45, 0.3)
+    assert Evidence(0.9, 0.9, 0.9, (), "date", False).supported(0.45, 0.3, kind_required=False)
     assert not Evidence(0.44, 0.9, 0.9).supported(0.45, 0.3)
     assert not Evidence(0.9, 0.29, 0.9).supported(0.45, 0.3)
 
@@ -167,7 +203,8 @@ def test_abstain_speaks_the_reply_language(retriever, language, message):
     assert answer.citations == ()
     assert answer.closest == result.hits[:3]
     assert answer.search["evidence"] == {"coverage": 0.0, "best_sentence": 0.0,
-                                         "top_passage": 0.0, "missing_names": []}
+                                         "top_passage": 0.0, "missing_names": [],
+                                         "kind": None, "kind_given": True}
 
 
 @pytest.mark.parametrize("question", [ANSWERABLE[0][0], UNANSWERABLE_KO[0]])

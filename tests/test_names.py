@@ -51,7 +51,9 @@ def test_different_names_have_different_keys():
     ("Which KISTEP center is co-author Joo Kyung-won (주경원) from?",
      ["KISTEP", "Joo Kyung-won"]),
     ("How many GPUs were used to train DeepSeek-V3?", ["GPU", "DeepSeek-V3"]),
-    ("When was OpenAI's o1-mini released?", ["OpenAI o1-mini"]),
+    # A possessive ends a name: the EU and its InvestAI are each looked for.
+    ("When was OpenAI's o1-mini released?", ["OpenAI", "o1-mini"]),
+    ("How large is the EU's InvestAI initiative?", ["EU", "InvestAI"]),
     ("Which agency will require labeling from September 2025 per Table 2?", []),
     ("Where are the Chinese-born researchers working?", ["Chinese-born"]),
     # Compass points qualify a name: 동중국 is East China, 한국 South Korea.
@@ -89,6 +91,13 @@ def test_an_acronym_is_never_matched_by_sound():
     scope = Passage("AI 적용 범위를 넓혔다", "x", ["ai", "적용", "범위"])
     assert sound_key("IBM") == sound_key("범위") == "PM"
     assert missing_names(["IBM"], Places.of([scope]), IDF) == ["IBM"]
+
+
+def test_a_model_id_is_never_matched_by_sound():
+    # o1-mini's consonants (m, n) are those of 만; its digits are what name it.
+    users = Passage("출시 7일 만에 1억 명 사용자 증가", "x", ["출시", "7", "일", "만", "사용자"])
+    assert sound_key("o1-mini") == sound_key("만") == "MN"
+    assert missing_names(["o1-mini"], Places.of([users]), IDF) == ["o1-mini"]
 
 
 def test_a_country_named_only_in_a_title_is_not_named():

@@ -1,0 +1,68 @@
+"""The kind of answer a question asks for (a date, a share, a number) and whether a
+sentence states one.
+
+"바이두 Ernie Bot의 매개변수 수는 몇 개인가?" retrieves the passage that names Ernie Bot,
+and its every name is found there; only the number is not. A question that asks for a
+figure is answered by a sentence that gives one beside the question's names, so a question
+whose passages give none abstains, and a sentence that gives one is the likelier answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+DATE = "date"
+SHARE = "share"
+NUMBER = "number"
+KINDS = (DATE, SHARE, NUMBER)
+
+# Cues, first match wins: "몇 %" asks for a share before "몇" asks for a number.
+_KOREAN_CUES = (
+    (DATE, re.compile(r"언제|몇\s*년|몇\s*월|시점|연도|날짜|출시일|게시일|발행일|발간일|기간")),
+    (SHARE, re.compile(r"몇\s*%|몇\s*퍼센트|비중|비율|점유율")),
+    (NUMBER, re.compile(r"얼마|몇|금액|규모|건수|액수|매출액|[가-힣A-Za-z]\s+수[는가]")),
+)
+# "When" asks for a date only as the question's own word, not as a conjunction ("What did
+# Xi pledge when he met …").
+_ENGLISH_CUES = (
+    (DATE, re.compile(r"^(?:as of |since |until |by )?when\b|\b(?:what|which) (?:year|date|month)",
+                      re.IGNORECASE)),
+    (SHARE, re.compile(r"\b(?:what|which) (?:share|percentage|percent|proportion|fraction)\b"
+                       r"|\bhow much of\b", re.IGNORECASE)),
+    (NUMBER, re.compile(r"\bhow (?:many|much|large|big|long)\b"
+                        r"|\b(?:what|which) (?:amount|number|sum|size)\b", re.IGNORECASE)),
+)
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_DATE = re.compile(r"(?:19|20)\d\d|'\d\d\b|\b\d{2}\.\d{1,2}\.|\d+\s*[년월]|현재|\bcurrent")
+_SHARE = re.compile(r"%|퍼센트|percent|\d\s*배|분의")
+# Digits that are not a figure: model ids (V3, 910C, QwQ-32B), dates, and footnote marks
+# ("늘어났다.6)").
+_NOT_FIGURES = re.compile(
+    r"[A-Za-z]+[-.]?\d+[A-Za-z0-9]*|\d+[A-Za-z]\w*"
+    r"|(?:19|20)\d\d\s*년?|'\d\d\b|\b\d{2}\.\d{1,2}\.|\d+\s*월(?:\s*\d+\s*일)?|\d+\)")
+_COUNT_WORDS = re.compile(
+    r"(?:한|두|세|네|다섯|여섯|일곱|여덟|아홉|열|수십|수백|수천)\s?(?:개|명|가지|곳|배|번째|차례|건)"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?)\b",
+    re.IGNORECASE)
+
+
+def kind_of(question: str) -> str | None:
+    """The kind of answer `question` asks for, or None (a name, a reason, a list)."""
+    text = unicodedata.normalize("NFKC", question).strip()
+    cues = _KOREAN_CUES if _HANGUL.search(text) else _ENGLISH_CUES
+    return next((kind for kind, cue in cues if cue.search(text)), None)
+
+
+def states(text: str, kind: str) -> bool:
+    """Whether `text` gives an answer of `kind`: a date, a share, or a figure that is
+    neither a date nor part of a model's name."""
+    text = unicodedata.normalize("NFKC", text)
+    if kind == DATE:
+        return bool(_DATE.search(text))
+    if kind == SHARE:
+        return bool(_SHARE.search(text))
+    if kind == NUMBER:
+        rest = _NOT_FIGURES.sub(" ", text)
+        return bool(re.search(r"\d", rest) or _COUNT_WORDS.search(rest))
+    raise ValueError(f"unknown answer kind {kind!r}; use one of {', '.join(KINDS)}")

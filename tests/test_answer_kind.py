@@ -1,0 +1,63 @@
+"""The kind of answer a question asks for, and whether a sentence gives it."""
+
+import pytest
+
+from rag.answer_kind import DATE, NUMBER, SHARE, kind_of, states
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("오픈AI o1-mini 모델의 출시일은 언제인가?", DATE),
+    ("Phase 4 미래 전략이 다루는 기간은?", DATE),
+    ("중국이 K-12 과정에 AI를 통합하기 시작한 시점은?", DATE),
+    ("2024년 기준 중국 AI 기업은 전 세계 AI 기업의 약 몇 %를 차지하는가?", SHARE),
+    ("2024년 중국의 산업 현장 AI 적용 비중은?", SHARE),
+    ("바이두 Ernie Bot의 매개변수 수는 몇 개인가?", NUMBER),
+    ("딥시크-R1 모델의 매개변수 수는?", NUMBER),
+    ("텐센트가 2024년 AI에 투자한 금액은?", NUMBER),
+    ("When did Phase 3, implementation and expansion, begin?", DATE),
+    ("As of when had Shenzhen set up its AI fund?", DATE),
+    ("By what year does China aim to become an AI powerhouse?", DATE),
+    ("What share of TSMC's revenue comes from China?", SHARE),
+    ("How many parameters does Huawei's Pangu model have?", NUMBER),
+    ("How large is Shenzhen's AI fund?", NUMBER),
+    ("How long did it take DeepSeek to add 100 million users?", NUMBER),
+])
+def test_kind_of_reads_the_cue(question, kind):
+    assert kind_of(question) == kind
+
+
+@pytest.mark.parametrize("question", [
+    "딥시크의 창업자는 누구인가?",
+    "알리바바가 기술 자립 강화를 위해 활용하는 것은 무엇인가?",
+    # "when" as a conjunction asks for no date.
+    "What did Xi Jinping pledge when he met heads of major tech companies?",
+    "Which regional computing hub does Shanghai plan to build?",
+])
+def test_questions_that_ask_for_no_figure_have_no_kind(question):
+    assert kind_of(question) is None
+
+
+@pytest.mark.parametrize(("text", "kind", "expected"), [
+    ("Phase 2: 종합 로드맵 구축(2017–2020)", DATE, True),
+    ("(2025.3.27, 서행아, 주경원)", DATE, True),
+    ("2025년 2월 기준", DATE, True),
+    ("향후 10년 동안 해외 인재 유치 강화", DATE, True),
+    ("높은 연봉과 연구 지원 제공 프로그램을 운영", DATE, False),
+    ("생산 수율을 40%까지 향상", SHARE, True),
+    ("전년대비 3배 증가한 730억 위안", SHARE, True),
+    ("730억 위안(약 107억 달러)을 투자", NUMBER, True),
+    ("2.5억 명에 육박", NUMBER, True),
+    ("중국 주요 세 개 도시", NUMBER, True),
+    # A model's name and a date are not the figure a "how many?" asks for.
+    ("딥시크-R1과 알리바바 QwQ-32B, 바이두 Ernie Bot 등은 격차를 좁히는 LLM으로 평가", NUMBER,
+     False),
+    ("2025년 9월부터 라벨링을 의무화", NUMBER, False),
+    ("산업 현장 AI 적용 비중이 늘어났다.6)", NUMBER, False),
+])
+def test_states_finds_the_kind_in_a_sentence(text, kind, expected):
+    assert states(text, kind) is expected
+
+
+def test_states_rejects_an_unknown_kind():
+    with pytest.raises(ValueError, match="unknown answer kind 'colour'"):
+        states("빨강", "colour")
