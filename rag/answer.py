@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .answer_kind import kind_of, states
+from .answer_kind import focus_of, kind_of, states
 from .bm25 import tokenize_korean, tokenize_korean_many
 from .chunking import in_references
 from .errors import QueryError
@@ -127,10 +127,12 @@ class Evidence:
     top_passage: float
     # Names of the question that none of the passages names (Moonshot AI, 일본).
     missing_names: tuple[str, ...] = ()
-    # The kind of answer asked for (rag.answer_kind), and whether a sentence of the
-    # passages gives one beside all of the question's names.
+    # The kind of answer asked for (rag.answer_kind), the Korean words for what it is of,
+    # and whether a sentence of the passages gives one beside all of the question's names
+    # and one of those words.
     kind: str | None = None
     kind_given: bool = True
+    focus: tuple[str, ...] = ()
 
     def supported(self, min_coverage: float, min_sentence: float,
                   names_required: bool = True, kind_required: bool = True) -> bool:
@@ -267,14 +269,19 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     English words are skipped, since Korean reports cannot contain them anyway.
     The question's names must each be named by some passage (rag.names), and a question
     that asks for a date, a share or a number needs a sentence that gives one beside all
-    of its names: "바이두 Ernie Bot의 매개변수 수는?" finds Ernie Bot named, but no figure
-    beside it.
+    of its names and what it asks the figure of: "바이두 Ernie Bot의 매개변수 수는?" finds
+    Ernie Bot named, but no figure beside it; "중국이 제시하는 연봉은 얼마인가?" finds 연봉
+    and figures, but not together.
     """
     if not result.hits:
         return Evidence(0.0, 0.0, 0.0)
     missing = tuple(question_missing_names(retriever, result))
     kind = kind_of(result.query)
-    given = kind is None or kind_given(retriever, result, scored)
+    focus: tuple[str, ...] = ()
+    if kind:
+        focus = focus_of(result.query,
+                         retriever.lexicon if result.language != "ko" else None)
+    given = kind is None or kind_given(retriever, result, scored, focus)
     idf = retriever.idf
     top_idf = max(idf.values(), default=1.0)
     q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS}
@@ -285,20 +292,28 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     top_passage = float(retriever.index.embeddings[top_row] @ retriever.embed_query(result.query))
     total = sum(idf[t] for t in known) + _UNKNOWN_WEIGHT * top_idf * len(unknown)
     if not total:
-        return Evidence(1.0, best_sentence, top_passage, missing, kind, given)
+        return Evidence(1.0, best_sentence, top_passage, missing, kind, given, focus)
     passages = tokenize_korean_many([f"{h.section}\n{h.text}" for h in result.hits[:2]])
     coverage = max(sum(idf[t] for t in known & set(terms)) / total for terms in passages)
-    return Evidence(round(coverage, 4), best_sentence, top_passage, missing, kind, given)
+    return Evidence(round(coverage, 4), best_sentence, top_passage, missing, kind, given,
+                    focus)
 
 
-def kind_given(retriever: Retriever, result: SearchResult,
-               scored: list[ScoredSentence]) -> bool:
-    """Whether a sentence gives the kind of answer asked for and names (with its section
-    and report) every name of the question."""
+def kind_given(retriever: Retriever, result: SearchResult, scored: list[ScoredSentence],
+               focus: Collection[str] = ()) -> bool:
+    """Whether a sentence gives the kind of answer asked for, names (with its section and
+    report) every name of the question, and holds one of the `focus` words if any."""
     names = names_of(result.query, result.language)
-    return any(not missing_names(names, Places.of([_sentence_passage(s)]), retriever.idf,
-                                 retriever.glossary)
-               for s in scored if s.gives_kind)
+    for s in scored:
+        if not s.gives_kind:
+            continue
+        where = f"{s.hit.section}\n{s.text}"
+        if focus and not any(f in s.terms or f in where for f in focus):
+            continue
+        if not missing_names(names, Places.of([_sentence_passage(s)]), retriever.idf,
+                             retriever.glossary):
+            return True
+    return False
 
 
 def question_missing_names(retriever: Retriever, result: SearchResult) -> list[str]:
@@ -363,7 +378,9 @@ def abstain(result: SearchResult, language: str, mode: str, evidence: Evidence) 
     if evidence.missing_names:
         flags += (f"no passage names {', '.join(evidence.missing_names)}",)
     if not evidence.kind_given:
-        flags += (f"no passage gives the {evidence.kind} asked for beside the question's names",)
+        of = f" of {'/'.join(evidence.focus)}" if evidence.focus else ""
+        flags += (f"no passage gives the {evidence.kind}{of} asked for beside the question's "
+                  "names",)
     return Answer(result.query, NOT_FOUND[language], (), True, mode, language,
                   closest=result.hits[:3], flags=flags, search=_search_info(result, evidence))
 
@@ -394,7 +411,8 @@ def _clean_sentence(text: str) -> str:
 
 def _search_info(result: SearchResult, evidence: Evidence) -> dict[str, Any]:
     return {"language": result.language, "variants": list(result.variants),
-            "evidence": {**asdict(evidence), "missing_names": list(evidence.missing_names)},
+            "evidence": {**asdict(evidence), "missing_names": list(evidence.missing_names),
+                         "focus": list(evidence.focus)},
             "timings_ms": result.timings_ms}
 
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .lexicon import Lexicon
 
 DATE = "date"
 SHARE = "share"
@@ -31,8 +35,31 @@ _ENGLISH_CUES = (
     (SHARE, re.compile(r"\b(?:what|which) (?:share|percentage|percent|proportion|fraction)\b"
                        r"|\bhow much of\b", re.IGNORECASE)),
     (NUMBER, re.compile(r"\bhow (?:many|much|large|big|long)\b"
-                        r"|\b(?:what|which) (?:amount|number|sum|size)\b", re.IGNORECASE)),
+                        r"|\b(?:what|which) (?:amount|number|sum|size)\b"
+                        # Nouns that are figures: "What salary does China offer?"
+                        r"|\bwhat (?:\S+ ){0,3}?(?:salary|salaries|wages?|revenues?|prices?"
+                        r"|budgets?|valuation)\b", re.IGNORECASE)),
 )
+# The Korean words a question's cue asks a figure of, when they are themselves no topic
+# (the figure's kind, not what it is of): "매개변수 수는 몇 개" asks of 매개변수.
+_FIGURE_NOUNS = frozenset((
+    "수", "금액", "규모", "건수", "액수", "비중", "비율", "점유율", "시점", "연도", "날짜",
+    "기간", "정도", "기준", "약", "총", "각각", "매년", "전망치"))
+_KOREAN_ASKING = frozenset(("얼마", "얼마나", "몇", "언제", "어느"))
+# Tags passed over on the way back from the cue to the noun it asks of: particles, bound
+# nouns, numbers, adverbs, punctuation.
+_PASSED_TAGS = ("J", "NNB", "SN", "MAG", "XSN", "SF", "SP", "SS", "SW")
+_NOUN_TAGS = ("NNG", "NNP", "SL", "XR", "SH")
+# English: the words between the cue and the verb ("How many tons of carbon do …"), or the
+# noun a figure noun names ("What salary does …").
+_ENGLISH_FOCUS = (
+    re.compile(r"\bhow (?:many|much) ((?:[\w'’-]+ ){1,5}?)(?:does|do|did|is|are|was|were|has"
+               r"|have|had|can|could|will|would)\b", re.IGNORECASE),
+    re.compile(r"\bwhat (?!(?:years?|dates?|months?|share|percentage|percent|proportion"
+               r"|amount|number|sum|size|time|period)\b)([\w'’-]+) "
+               r"(?:does|do|did|is|are|was|were)\b", re.IGNORECASE),
+)
+
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _DATE = re.compile(r"(?:19|20)\d\d|'\d\d\b|\b\d{2}\.\d{1,2}\.|\d+\s*[년월]|현재|\bcurrent")
 _SHARE = re.compile(r"%|퍼센트|percent|\d\s*배|분의")
@@ -66,3 +93,44 @@ def states(text: str, kind: str) -> bool:
         rest = _NOT_FIGURES.sub(" ", text)
         return bool(re.search(r"\d", rest) or _COUNT_WORDS.search(rest))
     raise ValueError(f"unknown answer kind {kind!r}; use one of {', '.join(KINDS)}")
+
+
+def focus_of(question: str, lexicon: Lexicon | None = None) -> tuple[str, ...]:
+    """The Korean words for what a question asks a figure of, any of which the sentence
+    giving the figure must contain: 연봉 in "…제시하는 연봉은 얼마인가?", 탄소 in "How many
+    tons of carbon …" (through `lexicon`, English word → Korean words of the reports).
+
+    Empty when the question names none that can be checked: a verbal noun ("제정한 연도"
+    is stated as "데이터 보안법(2021)"), or an English word the lexicon does not know.
+    """
+    text = unicodedata.normalize("NFKC", question)
+    if _HANGUL.search(text):
+        return _korean_focus(text)
+    if not lexicon:
+        return ()
+    for pattern in _ENGLISH_FOCUS:
+        match = pattern.search(text)
+        if match:
+            return tuple(dict.fromkeys(k for terms in lexicon.lookup(match[1]).values()
+                                       for k in terms))
+    return ()
+
+
+def _korean_focus(text: str) -> tuple[str, ...]:
+    from .bm25 import morphemes
+
+    tokens = morphemes(text)
+    # The asking word (몇, 얼마) is the cue; without one, the last figure noun ("금액은?").
+    asking = [i for i, (form, _) in enumerate(tokens) if form in _KOREAN_ASKING]
+    figure = [i for i, (form, tag) in enumerate(tokens)
+              if form in _FIGURE_NOUNS and tag.startswith("NN")]
+    cue = (asking or figure or [None])[0 if asking else -1]
+    if cue is None:
+        return ()
+    for i in range(cue - 1, -1, -1):
+        form, tag = tokens[i]
+        if tag.startswith(_PASSED_TAGS) or form in _FIGURE_NOUNS:
+            continue
+        verbal = i + 1 < len(tokens) and tokens[i + 1][1] == "XSV"
+        return (form.lower(),) if tag in _NOUN_TAGS and not verbal else ()
+    return ()

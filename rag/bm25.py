@@ -49,6 +49,11 @@ def tag_words(words: list[str]) -> dict[str, str]:
     return tags
 
 
+def morphemes(text: str) -> list[tuple[str, str]]:
+    """Kiwi's morphemes of `text`, each as (form, part-of-speech tag)."""
+    return [(t.form, t.tag) for t in _kiwi().tokenize(unicodedata.normalize("NFKC", text))]
+
+
 def proper_names(texts: list[str]) -> list[set[str]]:
     """The names in each text: Kiwi's proper nouns (바이두, 항저우) and Latin words (Ernie),
     lower-cased. One-letter Latin tokens ("H" of H20) are parts of model names, not names."""

@@ -152,7 +152,8 @@ def test_a_question_asking_for_a_figure_no_sentence_gives_beside_its_names_absta
     assert answer.abstained
     assert answer.search["evidence"]["kind"] == "number"
     assert answer.search["evidence"]["kind_given"] is False
-    assert answer.flags == ("no passage gives the number asked for beside the question's names",)
+    assert answer.flags == (
+        "no passage gives the number of 학생 asked for beside the question's names",)
     off = Retriever(lenient.config.replace(abstain_on_missing_kind=False),
                     index=retriever.index, embedder=retriever.embedder)
     assert not answer_question(off, question).abstained
@@ -160,6 +161,19 @@ def test_a_question_asking_for_a_figure_no_sentence_gives_beside_its_names_absta
     given = answer_question(lenient, "화웨이는 어센드 910C 칩의 수율을 몇 %까지 높였는가?")
     assert not given.abstained and "40%" in given.answer
     assert given.search["evidence"]["kind_given"] is True
+
+
+def test_a_figure_must_stand_beside_what_it_is_asked_of(retriever):
+    # 가격 has its figure (물 가격 3% 상승); no sentence gives one of 요금.
+    lenient = Retriever(retriever.config.replace(abstain_min_coverage=0.0),
+                        index=retriever.index, embedder=retriever.embedder)
+    asked_of_price = answer_question(lenient, "냉각에 영향을 주는 물 가격은 몇 % 상승했는가?")
+    assert not asked_of_price.abstained and "3%" in asked_of_price.answer
+    assert asked_of_price.search["evidence"]["focus"] == ["가격"]
+    asked_of_fees = answer_question(lenient, "데이터센터 전력 요금은 몇 % 상승했는가?")
+    assert asked_of_fees.abstained
+    assert asked_of_fees.flags[-1] == (
+        "no passage gives the share of 요금 asked for beside the question's names")
 
 
 def test_a_sentence_giving_the_kind_asked_for_scores_higher(retriever):
@@ -204,7 +218,7 @@ def test_abstain_speaks_the_reply_language(retriever, language, message):
     assert answer.closest == result.hits[:3]
     assert answer.search["evidence"] == {"coverage": 0.0, "best_sentence": 0.0,
                                          "top_passage": 0.0, "missing_names": [],
-                                         "kind": None, "kind_given": True}
+                                         "kind": None, "kind_given": True, "focus": []}
 
 
 @pytest.mark.parametrize("question", [ANSWERABLE[0][0], UNANSWERABLE_KO[0]])

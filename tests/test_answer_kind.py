@@ -2,7 +2,8 @@
 
 import pytest
 
-from rag.answer_kind import DATE, NUMBER, SHARE, kind_of, states
+from rag.answer_kind import DATE, NUMBER, SHARE, focus_of, kind_of, states
+from rag.lexicon import build_lexicon
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -21,6 +22,7 @@ from rag.answer_kind import DATE, NUMBER, SHARE, kind_of, states
     ("How many parameters does Huawei's Pangu model have?", NUMBER),
     ("How large is Shenzhen's AI fund?", NUMBER),
     ("How long did it take DeepSeek to add 100 million users?", NUMBER),
+    ("What salary does China offer overseas AI researchers?", NUMBER),
 ])
 def test_kind_of_reads_the_cue(question, kind):
     assert kind_of(question) == kind
@@ -61,3 +63,36 @@ def test_states_finds_the_kind_in_a_sentence(text, kind, expected):
 def test_states_rejects_an_unknown_kind():
     with pytest.raises(ValueError, match="unknown answer kind 'colour'"):
         states("빨강", "colour")
+
+
+@pytest.mark.parametrize(("question", "focus"), [
+    # The noun the asking word asks of, past particles, bound nouns and figure nouns.
+    ("중국이 해외 AI 인재에게 제시하는 연봉은 얼마인가?", ("연봉",)),
+    ("바이두 Ernie Bot의 매개변수 수는 몇 개인가?", ("매개변수",)),
+    ("2024년 기준 중국 내 AI 기업 수는 약 몇 개인가?", ("기업",)),
+    ("중국은 AI 연구개발(R&D) 예산을 매년 얼마나 증액하고 있는가?", ("예산",)),
+    ("2030년 AI 시장 규모는 얼마에 이를 것으로 전망되는가?", ("시장",)),
+    # A verbal noun is stated otherwise ("데이터 보안법(2021)"): nothing to require.
+    ("중국이 '데이터 보안법'을 제정한 연도는?", ()),
+    ("텐센트가 2024년 AI에 투자한 금액은?", ()),
+    ("딥시크의 창업자는 누구인가?", ()),
+])
+def test_focus_of_a_korean_question(question, focus):
+    assert focus_of(question) == focus
+
+
+LEXICON = build_lexicon({"연봉": ("salary", "wage"), "탄소": ("carbon",),
+                         "사용자": ("user",), "연도": ("year",)})
+
+
+@pytest.mark.parametrize(("question", "focus"), [
+    ("What salary does China offer overseas AI researchers?", ("연봉",)),
+    ("How many tons of carbon do China's AI data centers emit each year?", ("탄소",)),
+    ("How many generative AI users did China have as of February 2025?", ("사용자",)),
+    # A word the lexicon does not know cannot be checked, and "what year" asks for a date.
+    ("How many employees does DeepSeek have?", ()),
+    ("In what year did China launch its 'Internet Plus' AI strategy?", ()),
+])
+def test_focus_of_an_english_question_comes_from_the_lexicon(question, focus):
+    assert focus_of(question, LEXICON) == focus
+    assert focus_of(question) == ()
