@@ -127,6 +127,12 @@ def _korean_focus(text: str) -> tuple[str, ...]:
     cue = (asking or figure or [None])[0 if asking else -1]
     if cue is None:
         return ()
+    # "언제 출시되었는가" asks the date of an event, named by the verbal noun after the cue.
+    after = [i for i in range(cue + 1, len(tokens) - 1)
+             if not tokens[i][1].startswith(("J", "NNB"))][:1]
+    if (tokens[cue][0] in ("언제", "몇") and after and tokens[after[0]][1] == "NNG"
+            and tokens[after[0] + 1][1] == "XSV" and kind_of(text) == DATE):
+        return (tokens[after[0]][0],)
     for i in range(cue - 1, -1, -1):
         form, tag = tokens[i]
         if tag.startswith(_PASSED_TAGS) or form in _FIGURE_NOUNS:

@@ -72,7 +72,11 @@ def test_states_rejects_an_unknown_kind():
     ("2024년 기준 중국 내 AI 기업 수는 약 몇 개인가?", ("기업",)),
     ("중국은 AI 연구개발(R&D) 예산을 매년 얼마나 증액하고 있는가?", ("예산",)),
     ("2030년 AI 시장 규모는 얼마에 이를 것으로 전망되는가?", ("시장",)),
-    # A verbal noun is stated otherwise ("데이터 보안법(2021)"): nothing to require.
+    # A date is asked of the event the verbal noun after the cue names.
+    ("텐센트 HUNYUAN 모델은 언제 출시되었는가?", ("출시",)),
+    ("'차세대 인공지능 발전계획'은 몇 년에 발표되었는가?", ("발표",)),
+    # A verbal noun before the cue is stated otherwise ("데이터 보안법(2021)"): nothing to
+    # require.
     ("중국이 '데이터 보안법'을 제정한 연도는?", ()),
     ("텐센트가 2024년 AI에 투자한 금액은?", ()),
     ("딥시크의 창업자는 누구인가?", ()),
