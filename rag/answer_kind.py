@@ -13,6 +13,8 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
+from .language import HANGUL_SYLLABLE
+
 if TYPE_CHECKING:
     from .lexicon import Lexicon
 
@@ -60,7 +62,6 @@ _ENGLISH_FOCUS = (
                r"(?:does|do|did|is|are|was|were)\b", re.IGNORECASE),
 )
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _DATE = re.compile(r"(?:19|20)\d\d|'\d\d\b|\b\d{2}\.\d{1,2}\.|\d+\s*[년월]|현재|\bcurrent")
 _SHARE = re.compile(r"%|퍼센트|percent|\d\s*배|분의")
 # Digits that are not a figure: model ids (V3, 910C, QwQ-32B), dates, and footnote marks
@@ -77,7 +78,7 @@ _COUNT_WORDS = re.compile(
 def kind_of(question: str) -> str | None:
     """The kind of answer `question` asks for, or None (a name, a reason, a list)."""
     text = unicodedata.normalize("NFKC", question).strip()
-    cues = _KOREAN_CUES if _HANGUL.search(text) else _ENGLISH_CUES
+    cues = _KOREAN_CUES if HANGUL_SYLLABLE.search(text) else _ENGLISH_CUES
     return next((kind for kind, cue in cues if cue.search(text)), None)
 
 
@@ -104,7 +105,7 @@ def focus_of(question: str, lexicon: Lexicon | None = None) -> tuple[str, ...]:
     is stated as "데이터 보안법(2021)"), or an English word the lexicon does not know.
     """
     text = unicodedata.normalize("NFKC", question)
-    if _HANGUL.search(text):
+    if HANGUL_SYLLABLE.search(text):
         return _korean_focus(text)
     if not lexicon:
         return ()

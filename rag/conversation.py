@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .language import HANGUL_SYLLABLE
+
 __all__ = ["Resolution", "is_followup", "resolve_followup"]
 
 
@@ -86,7 +88,6 @@ _CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z]
                    r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])")
 # English names: capitalised words with lower-case letters (DeepSeek, not AI or GPU).
 _PROPER = re.compile(r"(?<![A-Za-z])[A-Z][a-z][A-Za-z]*")
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _EN_WH_COPULA = re.compile(r"^(?:what|which|who)\s+(?:is|are|was|were)\b", re.IGNORECASE)
 # Particle pairs: (after a final consonant, after a vowel).
 _PARTICLE_PAIRS = [("은", "는"), ("이", "가"), ("을", "를"), ("과", "와"), ("으로", "로")]
@@ -110,7 +111,7 @@ def resolve_followup(question: str, previous: str | None) -> Resolution:
     if phrase is None:
         return Resolution(original, original)
     previous = previous.strip()
-    korean = bool(_HANGUL.search(previous))
+    korean = bool(HANGUL_SYLLABLE.search(previous))
     new = _find_entities(phrase)
     if new:
         kind, start, end, canonical = new[0]
@@ -143,7 +144,7 @@ def _elliptical_phrase(question: str) -> str | None:
         return None
     if not cue and not text.rstrip().endswith(("?", "？")):
         return None
-    if _HANGUL.search(words[-1]):
+    if HANGUL_SYLLABLE.search(words[-1]):
         words[-1] = _KO_PARTICLE.sub("", words[-1]) or words[-1]
     phrase = _ARTICLE.sub("", " ".join(words)).strip()
     # A word that ends like a sentence ("알려줘", "있나") is not elliptical, unless it is a
@@ -169,7 +170,7 @@ def _find_entities(text: str) -> list[tuple[str, int, int, tuple[str, str] | Non
         # Longest names first, so 베이징대 is an organisation, not the city 베이징.
         for ko, en in sorted(names, key=lambda p: -max(len(p[0]), len(p[1]))):
             for name in (ko, en):
-                pattern = (re.escape(name) if _HANGUL.search(name)
+                pattern = (re.escape(name) if HANGUL_SYLLABLE.search(name)
                            else rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])")
                 for m in re.finditer(pattern, text):
                     add(kind, m.start(), m.end(), (ko, en))
@@ -209,7 +210,7 @@ def _splice(text: str, start: int, end: int, word: str) -> str:
     after = text[end:]
     for consonant, vowel in _PARTICLE_PAIRS:
         for old in (consonant, vowel):
-            if after.startswith(old) and not _HANGUL.match(after[len(old):len(old) + 1]):
+            if after.startswith(old) and not HANGUL_SYLLABLE.match(after[len(old):len(old) + 1]):
                 right = consonant if _ends_with_consonant(word) else vowel
                 after = right + after[len(old):]
                 break
@@ -225,7 +226,7 @@ def _ends_with_consonant(word: str) -> bool:
     if not word:
         return False
     last = word[-1]
-    if _HANGUL.match(last):
+    if HANGUL_SYLLABLE.match(last):
         return (ord(last) - 0xAC00) % 28 != 0
     if last.isdigit():
         return _DIGIT_FINAL[last]
@@ -238,14 +239,14 @@ def _replace_last_noun(previous: str, phrase: str, korean: bool) -> str | None:
         if re.search(r"(?:인가|는가|은가|던가|까)\s*[?？]?\s*$", previous):
             return None
         m = re.search(r"(\S+?)(은|는|이|가)(\s*[?？]?\s*)$", previous)
-        if not m or not _HANGUL.search(phrase):
+        if not m or not HANGUL_SYLLABLE.search(phrase):
             return None
         particle = "은" if _ends_with_consonant(phrase) else "는"
         if m.group(2) in ("이", "가"):
             particle = "이" if _ends_with_consonant(phrase) else "가"
         return previous[:m.start()] + phrase + particle + (m.group(3) or "?")
     m = re.search(r"([A-Za-z][\w-]*)(\s*\?\s*)$", previous)
-    if not m or not _EN_WH_COPULA.match(previous) or _HANGUL.search(phrase):
+    if not m or not _EN_WH_COPULA.match(previous) or HANGUL_SYLLABLE.search(phrase):
         return None
     return previous[:m.start()] + phrase + m.group(2)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
+from .language import HANGUL_SYLLABLE
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,6 @@ _CHROME_LINES = re.compile(
     r"목록\s*보기|이전\s*글|다음\s*글|맨\s*위로|TOP|Skip to (main )?content)\s*$",
     re.IGNORECASE,
 )
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _SENTENCE_END = re.compile(r"(다|음|임|함|됨|요)\.?\s*$")
 
 
@@ -132,7 +132,7 @@ def extract_title(text: str) -> str | None:
     """
     lines = [line.strip() for line in text.split("\n") if line.strip()][:15]
     for i, line in enumerate(lines):
-        if not (6 <= len(line) <= 100) or len(_HANGUL.findall(line)) < 6:
+        if not (6 <= len(line) <= 100) or len(HANGUL_SYLLABLE.findall(line)) < 6:
             continue
         if _SENTENCE_END.search(line) or re.match(r"^[-•○□※\d(\[<〈]", line):
             continue

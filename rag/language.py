@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+# A Hangul syllable, the unit of written Korean (one regex for every module that asks).
+HANGUL_SYLLABLE = re.compile(r"[\uac00-\ud7a3]")
+# Syllables and loose letters (jamo), which a question typed mid-composition may hold.
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _QUOTED = re.compile(r"‘[^’]*’|“[^”]*”|'[^']*'|\"[^\"]*\"|「[^」]*」|『[^』]*』")
 _QUESTION_WORDS = {"what", "how", "which", "who", "whom", "whose", "when", "where", "why",

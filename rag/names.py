@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from .bm25 import proper_names
 from .glossary import Term
+from .language import HANGUL_SYLLABLE
 
 # A name with a lower IDF (in over ~30% of passages: 중국, AI) is often left implicit by
 # the passage that answers about it, so it is never required.
@@ -48,7 +49,6 @@ _NOT_NAMES = frozenset((
 ))
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.'’\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
 _SUFFIX = re.compile(r"[시성도구군현]$")
 # Latin spellings → consonant classes, longest first; vowels, w and y carry no consonant.
@@ -129,7 +129,7 @@ def english_names(text: str) -> list[str]:
 
 def sound_key(word: str) -> str:
     """The consonant skeleton of a Latin or Hangul word: 'TNSNT' for Tencent and 텐센트."""
-    if _HANGUL.search(word):
+    if HANGUL_SYLLABLE.search(word):
         sounds = []
         for char in word:
             code = ord(char) - 0xAC00
@@ -174,7 +174,7 @@ def mentions(text: str, name: str) -> bool:
     stem = _SUFFIX.sub("", name)
     if stem != name and len(stem) >= 2 and stem in text:
         return True
-    if len(name) < 3 or not _HANGUL.fullmatch(name[0]):
+    if len(name) < 3 or not HANGUL_SYLLABLE.fullmatch(name[0]):
         return False
     target = unicodedata.normalize("NFD", name)
     return any(_one_edit(unicodedata.normalize("NFD", text[i:i + len(name)]), target)
@@ -189,7 +189,7 @@ def _sound_keys(passages: Sequence[Passage]) -> set[str]:
         for term in p.terms:
             # 선전시 names Shenzhen as 선전 does.
             for word in {term, _SUFFIX.sub("", term) if len(term) >= 3 else term}:
-                key = sound_key(word) if _HANGUL.search(word) else ""
+                key = sound_key(word) if HANGUL_SYLLABLE.search(word) else ""
                 # One consonant says little (화웨이 is H): only a long word may match it.
                 if len(key) > 1 or (key and len(word) >= 3):
                     keys.add(key)
@@ -207,7 +207,7 @@ def _named(name: str, places: Places, korean_of: Mapping[str, str], whole: bool 
            ) -> bool:
     low = name.lower()
     flat = low.replace(" ", "").replace("-", "")
-    if _HANGUL.search(name):
+    if HANGUL_SYLLABLE.search(name):
         return mentions(places.flat_body, "".join(name.split()))
     if low in places.labels or flat in places.flat_labels:
         return True

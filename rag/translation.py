@@ -8,13 +8,13 @@ JSON-lines file in the cache folder), so a repeated question costs nothing.
 
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 from typing import Any
 
 from .cache import append_cache, read_cache
 from .glossary import Term
+from .language import HANGUL_SYLLABLE
 
 SYSTEM_PROMPT = (
     "Translate the user's question into natural Korean, as a Korean analyst would ask it. "
@@ -49,7 +49,7 @@ def pick_translation(reply: str) -> str:
     """
     lines = [line.strip().strip('"“”') for line in reply.splitlines()]
     lines = [line for line in lines
-             if re.search(r"[\uac00-\ud7a3]", line) and not line.endswith(":")
+             if HANGUL_SYLLABLE.search(line) and not line.endswith(":")
              and not line.startswith(_HINTS)]
     if not lines:
         return ""
