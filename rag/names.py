@@ -48,6 +48,8 @@ _NOT_NAMES = frozenset((
     "north", "south", "central", "eastern", "western", "northern", "southern",
 ))
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.'’\-]*[A-Za-z0-9]|[A-Za-z0-9]")
+_MODEL_ID = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]+\d+[A-Za-z0-9]*|\d+[A-Za-z]+[A-Za-z0-9]*)"
+                       r"(?![A-Za-z0-9])")
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
 _HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
 _SUFFIX = re.compile(r"[시성도구군현]$")
@@ -100,7 +102,10 @@ def names_of(text: str, language: str) -> list[str]:
     """
     found = sorted(proper_names([text])[0])
     if language == "ko":
-        return found
+        # Kiwi splits a model id into a letter and a number ("딥시크-R1" gives R and 1):
+        # the id itself names which model (R1, not V3).
+        ids = {m.lower() for m in _MODEL_ID.findall(text)} - set(found)
+        return found + sorted(ids)
     return english_names(text) + [n for n in found if not n.isascii()]
 
 

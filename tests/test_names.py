@@ -69,6 +69,13 @@ def test_names_of_korean_text_are_proper_nouns_and_latin_words():
     assert names_of("How much did Tencent invest?", "en") == ["Tencent"]
 
 
+def test_a_korean_question_names_its_model_ids():
+    # Kiwi reads 딥시크-R1 as 딥시크, R and 1; R1 (not V3) is what the question is about.
+    assert names_of("딥시크-R1의 학습 비용은 얼마인가?", "ko") == ["딥시크", "r1"]
+    assert names_of("화웨이 어센드 910C의 성능은?", "ko")[-1] == "910c"
+    assert "12" not in " ".join(names_of("K-12 과정에 AI를 통합한 시점은?", "ko"))
+
+
 @pytest.mark.parametrize(("names", "missing"), [
     (["Tencent"], []),                 # 텐센트, by sound
     (["Moonshot AI"], ["Moonshot AI"]),  # AI is common; Moonshot is named nowhere
