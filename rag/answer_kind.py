@@ -5,6 +5,8 @@ sentence states one.
 and its every name is found there; only the number is not. A question that asks for a
 figure is answered by a sentence that gives one beside the question's names, so a question
 whose passages give none abstains, and a sentence that gives one is the likelier answer.
+The figure must also stand beside the word for what it is of: "중국이 제시하는 연봉은
+얼마인가?" finds 연봉 and figures in the passages, but never in one sentence.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
+from .bm25 import morphemes
 from .language import HANGUL_SYLLABLE
 
 if TYPE_CHECKING:
@@ -118,15 +121,16 @@ def focus_of(question: str, lexicon: Lexicon | None = None) -> tuple[str, ...]:
 
 
 def _korean_focus(text: str) -> tuple[str, ...]:
-    from .bm25 import morphemes
-
     tokens = morphemes(text)
     # The asking word (몇, 얼마) is the cue; without one, the last figure noun ("금액은?").
     asking = [i for i, (form, _) in enumerate(tokens) if form in _KOREAN_ASKING]
     figure = [i for i, (form, tag) in enumerate(tokens)
               if form in _FIGURE_NOUNS and tag.startswith("NN")]
-    cue = (asking or figure or [None])[0 if asking else -1]
-    if cue is None:
+    if asking:
+        cue = asking[0]
+    elif figure:
+        cue = figure[-1]
+    else:
         return ()
     # "언제 출시되었는가" asks the date of an event, named by the verbal noun after the cue.
     after = [i for i in range(cue + 1, len(tokens) - 1)
