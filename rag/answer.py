@@ -311,7 +311,7 @@ def kind_given(retriever: Retriever, result: SearchResult, scored: list[ScoredSe
         if focus and not any(f in s.terms or f in where for f in focus):
             continue
         if not missing_names(names, Places.of([_sentence_passage(s)]), retriever.idf,
-                             retriever.glossary):
+                             retriever.glossary, retriever.lexicon.glosses):
             return True
     return False
 
@@ -320,7 +320,7 @@ def question_missing_names(retriever: Retriever, result: SearchResult) -> list[s
     """The question's names that none of the retrieved passages names."""
     return missing_names(names_of(result.query, result.language),
                          Places.of(hit_passages(retriever, result.hits)), retriever.idf,
-                         retriever.glossary)
+                         retriever.glossary, retriever.lexicon.glosses)
 
 
 def _sentence_passage(s: ScoredSentence) -> Passage:

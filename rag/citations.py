@@ -150,7 +150,8 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
                                 + (0.1 * found / len(figures) if figures else 0.0),
                                 found == len(figures),
                                 not missing_names(claim_names, places[p], idf,
-                                                  retriever.glossary),
+                                                  retriever.glossary,
+                                                  retriever.lexicon.glosses),
                                 penalties[p]))
         table.append(row)
     return table

@@ -54,6 +54,10 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def glosses(self, word: str) -> tuple[str, ...]:
+        """The Korean terms an English word glosses (none for a stop word)."""
+        return () if word.lower() in _STOP else self.entries.get(english_key(word), ())
+
     def lookup(self, text: str) -> dict[str, tuple[str, ...]]:
         """Each English word of `text` that the lexicon knows → its Korean terms."""
         found: dict[str, tuple[str, ...]] = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .bm25 import proper_names
@@ -150,11 +150,15 @@ def sound_key(word: str) -> str:
 
 
 def missing_names(names: Iterable[str], places: Places, idf: Mapping[str, float],
-                  glossary: Collection[Term] = ()) -> list[str]:
+                  glossary: Collection[Term] = (),
+                  glosses: Callable[[str], Iterable[str]] | None = None) -> list[str]:
     """The names (of `english_names`, or Korean proper nouns) that no passage names.
 
     A name of several words counts as named when any of its uncommon words is, so
     "Baidu Ernie Bot" is found by "Ernie"; "Moonshot AI" is missing when "Moonshot" is.
+    A word may also be named by a Korean word it glosses (`glosses`, the lexicon's English
+    → Korean words): "Artificial Intelligence" is a common noun capitalised, and the
+    reports write 인공지능.
     """
     korean_of = {t.english.lower(): t.korean for t in glossary}
     missing = []
@@ -162,6 +166,8 @@ def missing_names(names: Iterable[str], places: Places, idf: Mapping[str, float]
         words = [w for w in name.split() if not _common(w, idf)]
         if not words or _named(name, places, korean_of, whole=True) or any(
                 _named(w, places, korean_of) for w in words):
+            continue
+        if glosses and any(k in places.flat_body for w in words for k in glosses(w)):
             continue
         missing.append(name)
     return missing

@@ -80,6 +80,13 @@ def test_lookup_maps_each_known_word_once():
     assert lexicon.lookup("인재 유치") == {}
 
 
+def test_glosses_of_one_word_in_any_form():
+    lexicon = build_lexicon({"인재": ("talent",), "지능": ("intelligence",)})
+    assert lexicon.glosses("Talents") == ("인재",)
+    assert lexicon.glosses("Intelligence") == ("지능",)
+    assert lexicon.glosses("the") == lexicon.glosses("Moonshot") == ()
+
+
 def test_vocabulary_keeps_korean_content_nouns_most_frequent_first():
     tokens = [["인재", "유치", "하", "ai"], ["인재", "베이징", "물", "달리"], ["인재", "유치"]]
     assert content_nouns(hangul_words(tokens)) == ["인재", "유치"]

@@ -100,6 +100,17 @@ def test_an_acronym_is_never_matched_by_sound():
     assert missing_names(["IBM"], Places.of([scope]), IDF) == ["IBM"]
 
 
+def test_a_capitalised_common_noun_is_named_by_its_korean_gloss():
+    # "Artificial Intelligence" is no name the reports write; they write 인공지능.
+    academy = Passage("베이징 인공지능 아카데미는 오픈소스를 배포", "x",
+                      ["베이징", "인공", "지능", "아카데미", "오픈소스", "배포"])
+    glosses = {"artificial": ("인공",), "intelligence": ("인공", "지능")}.get
+    names = ["Artificial Intelligence", "Moonshot"]
+    assert missing_names(names, Places.of([academy]), IDF) == names
+    assert missing_names(names, Places.of([academy]), IDF,
+                         glosses=lambda w: glosses(w.lower(), ())) == ["Moonshot"]
+
+
 def test_a_model_id_is_never_matched_by_sound():
     # o1-mini's consonants (m, n) are those of 만; its digits are what name it.
     users = Passage("출시 7일 만에 1억 명 사용자 증가", "x", ["출시", "7", "일", "만", "사용자"])
