@@ -123,7 +123,7 @@ class Config:
     # Abstain when a name of the question (Moonshot AI, 일본) is in none of the passages.
     abstain_on_missing_names: bool = True
     # Abstain when the question asks for a date, a share or a number and no sentence of the
-    # passages gives one beside the question's names.
+    # passages gives one beside the question's names and what the figure is of.
     abstain_on_missing_kind: bool = True
     max_query_chars: int = 10_000
 
