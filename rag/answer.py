@@ -275,13 +275,14 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     """
     if not result.hits:
         return Evidence(0.0, 0.0, 0.0)
-    missing = tuple(question_missing_names(retriever, result))
+    names = names_of(result.query, result.language)
+    missing = tuple(question_missing_names(retriever, result, names))
     kind = kind_of(result.query)
     focus: tuple[str, ...] = ()
     if kind:
         focus = focus_of(result.query,
                          retriever.lexicon if result.language != "ko" else None)
-    given = kind is None or kind_given(retriever, result, scored, focus)
+    given = kind is None or kind_given(retriever, names, scored, focus)
     idf = retriever.idf
     top_idf = max(idf.values(), default=1.0)
     q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS}
@@ -299,28 +300,28 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
                     focus)
 
 
-def kind_given(retriever: Retriever, result: SearchResult, scored: list[ScoredSentence],
+def kind_given(retriever: Retriever, names: list[str], scored: list[ScoredSentence],
                focus: Collection[str] = ()) -> bool:
     """Whether a sentence gives the kind of answer asked for, names (with its section and
-    report) every name of the question, and holds one of the `focus` words if any."""
-    names = names_of(result.query, result.language)
+    report) every one of `names`, the question's, and holds one of the `focus` words if
+    any."""
     for s in scored:
         if not s.gives_kind:
             continue
-        where = f"{s.hit.section}\n{s.text}"
-        if focus and not any(f in s.terms or f in where for f in focus):
+        passage = _sentence_passage(s)
+        if focus and not any(f in s.terms or f in passage.text for f in focus):
             continue
-        if not missing_names(names, Places.of([_sentence_passage(s)]), retriever.idf,
-                             retriever.glossary, retriever.lexicon.glosses):
+        if not missing_names(names, Places.of([passage]), retriever.idf, retriever.glossary,
+                             retriever.lexicon.glosses):
             return True
     return False
 
 
-def question_missing_names(retriever: Retriever, result: SearchResult) -> list[str]:
-    """The question's names that none of the retrieved passages names."""
-    return missing_names(names_of(result.query, result.language),
-                         Places.of(hit_passages(retriever, result.hits)), retriever.idf,
-                         retriever.glossary, retriever.lexicon.glosses)
+def question_missing_names(retriever: Retriever, result: SearchResult,
+                           names: list[str]) -> list[str]:
+    """The question's `names` that none of the retrieved passages names."""
+    return missing_names(names, Places.of(hit_passages(retriever, result.hits)),
+                         retriever.idf, retriever.glossary, retriever.lexicon.glosses)
 
 
 def _sentence_passage(s: ScoredSentence) -> Passage:

@@ -65,13 +65,15 @@ _ENGLISH_FOCUS = (
                r"(?:does|do|did|is|are|was|were)\b", re.IGNORECASE),
 )
 
-_DATE = re.compile(r"(?:19|20)\d\d|'\d\d\b|\b\d{2}\.\d{1,2}\.|\d+\s*[년월]|현재|\bcurrent")
+# A year or a short date as the reports write them: 2025, '25, 25.03.27.
+_CALENDAR = r"(?:19|20)\d\d|'\d\d\b|\b\d{2}\.\d{1,2}\."
+_DATE = re.compile(rf"{_CALENDAR}|\d+\s*[년월]|현재|\bcurrent")
 _SHARE = re.compile(r"%|퍼센트|percent|\d\s*배|분의")
 # Digits that are not a figure: model ids (V3, 910C, QwQ-32B), dates, and footnote marks
 # ("늘어났다.6)").
 _NOT_FIGURES = re.compile(
     r"[A-Za-z]+[-.]?\d+[A-Za-z0-9]*|\d+[A-Za-z]\w*"
-    r"|(?:19|20)\d\d\s*년?|'\d\d\b|\b\d{2}\.\d{1,2}\.|\d+\s*월(?:\s*\d+\s*일)?|\d+\)")
+    rf"|(?:{_CALENDAR})(?:\s*년)?|\d+\s*월(?:\s*\d+\s*일)?|\d+\)")
 _COUNT_WORDS = re.compile(
     r"(?:한|두|세|네|다섯|여섯|일곱|여덟|아홉|열|수십|수백|수천)\s?(?:개|명|가지|곳|배|번째|차례|건)"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?)\b",

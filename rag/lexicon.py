@@ -62,9 +62,9 @@ class Lexicon:
         """Each English word of `text` that the lexicon knows → its Korean terms."""
         found: dict[str, tuple[str, ...]] = {}
         for word in re.findall(r"[A-Za-z][A-Za-z'’-]*", text):
-            if word.lower() in _STOP or word in found:
+            if word in found:
                 continue
-            terms = self.entries.get(english_key(word))
+            terms = self.glosses(word)
             if terms:
                 found[word] = terms
         return found
