@@ -309,12 +309,22 @@ def kind_given(retriever: Retriever, names: list[str], scored: list[ScoredSenten
         if not s.gives_kind:
             continue
         passage = _sentence_passage(s)
-        if focus and not any(f in s.terms or f in passage.text for f in focus):
+        if focus and not any(_holds(passage.text, s.terms, f) for f in focus):
             continue
         if not missing_names(names, Places.of([passage]), retriever.idf, retriever.glossary,
                              retriever.lexicon.glosses):
             return True
     return False
+
+
+def _holds(text: str, terms: Collection[str], word: str) -> bool:
+    """Whether a sentence holds a focus word: a Korean term, or an English stem at a word's
+    start ("employee" in "employees", not in "nonemployee")."""
+    if word in terms:
+        return True
+    if word.isascii():
+        return re.search(rf"\b{re.escape(word)}", text, re.IGNORECASE) is not None
+    return word in text
 
 
 def question_missing_names(retriever: Retriever, result: SearchResult,

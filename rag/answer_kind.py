@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import TYPE_CHECKING
 
 from .bm25 import morphemes
 from .language import HANGUL_SYLLABLE
-
-if TYPE_CHECKING:
-    from .lexicon import Lexicon
+from .lexicon import Lexicon, is_stop_word
 
 DATE = "date"
 SHARE = "share"
@@ -38,12 +35,14 @@ _ENGLISH_CUES = (
     (DATE, re.compile(r"^(?:as of |since |until |by )?when\b|\b(?:what|which) (?:year|date|month)",
                       re.IGNORECASE)),
     (SHARE, re.compile(r"\b(?:what|which) (?:share|percentage|percent|proportion|fraction)\b"
-                       r"|\bhow much of\b", re.IGNORECASE)),
+                       r"|\bhow much of\b|\b(?:what|which) (?:[\w-]+ ){0,2}rates?\b",
+                       re.IGNORECASE)),
     (NUMBER, re.compile(r"\bhow (?:many|much|large|big|long)\b"
                         r"|\b(?:what|which) (?:amount|number|sum|size)\b"
                         # Nouns that are figures: "What salary does China offer?"
-                        r"|\bwhat (?:\S+ ){0,3}?(?:salary|salaries|wages?|revenues?|prices?"
-                        r"|budgets?|valuation)\b", re.IGNORECASE)),
+                        r"|\bwhat (?:\S+ ){0,4}?(?:salary|salaries|wages?|revenues?|prices?"
+                        r"|budgets?|valuation|profits?|costs?|population|area)\b",
+                        re.IGNORECASE)),
 )
 # The Korean words a question's cue asks a figure of, when they are themselves no topic
 # (the figure's kind, not what it is of): "매개변수 수는 몇 개" asks of 매개변수.
@@ -55,15 +54,40 @@ _KOREAN_ASKING = frozenset(("얼마", "얼마나", "몇", "언제", "어느"))
 # nouns, numbers, adverbs, punctuation.
 _PASSED_TAGS = ("J", "NNB", "SN", "MAG", "XSN", "SF", "SP", "SS", "SW")
 _NOUN_TAGS = ("NNG", "NNP", "SL", "XR", "SH")
-# English: the words between the cue and the verb ("How many tons of carbon do …"), or the
-# noun a figure noun names ("What salary does …").
+# English: the words the figure is of, found in the question's usual shapes: between the
+# cue and the verb ("How many tons of carbon do …"), after a figure noun's "what" ("What
+# tax rate do …"), before "of" ("What is the unit price of …"), after a possessive ("What
+# was ByteDance's revenue in 2024?"), or the plural noun after "how many".
+_WORDS = r"((?:[\w'’-]+ ){1,4}?)"
+_AUX = r"(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would)\b"
 _ENGLISH_FOCUS = (
-    re.compile(r"\bhow (?:many|much) ((?:[\w'’-]+ ){1,5}?)(?:does|do|did|is|are|was|were|has"
-               r"|have|had|can|could|will|would)\b", re.IGNORECASE),
-    re.compile(r"\bwhat (?!(?:years?|dates?|months?|share|percentage|percent|proportion"
-               r"|amount|number|sum|size|time|period)\b)([\w'’-]+) "
-               r"(?:does|do|did|is|are|was|were)\b", re.IGNORECASE),
+    re.compile(rf"\bhow (?:many|much) {_WORDS}{_AUX}", re.IGNORECASE),
+    re.compile(rf"\b(?:what|which) {_WORDS}{_AUX}", re.IGNORECASE),
+    re.compile(r"\bwhat (?:is|was|are|were) (?:the )?((?:[\w-]+ ){0,3}?[\w-]+) (?:of|in|for)\b",
+               re.IGNORECASE),
+    re.compile(r"\b(?:what|how (?:large|big|much)) (?:is|was|are|were) [\w -]+?['’]s "
+               r"((?:[\w-]+ ?){1,3}?)(?: in\b| of\b| for\b|\?|$)", re.IGNORECASE),
+    re.compile(r"\bhow many ((?:[\w-]+ ){0,3}?[\w-]{3,}s)\b", re.IGNORECASE),
 )
+# A money verb says what a "how much" figure is of ("How much did it cost to train …");
+# the lexicon glosses nouns, so the verb is looked up as its noun, and like an event
+# (below) it is required only when the lexicon knows it. "Spend" is left out: the reports
+# write 투자 for what an English question calls spending.
+_MONEY_VERBS = {"cost": "cost", "costs": "cost", "invest": "investment",
+                "invested": "investment", "raise": "funding", "raised": "funding"}
+_MONEY_VERB = re.compile(r"\bhow much (?:does|do|did|will|would|has|have) [\w'’ -]+? "
+                         rf"({'|'.join(_MONEY_VERBS)})\b", re.IGNORECASE)
+# A passive "when" question's participle is the event whose date is asked ("When was
+# DeepSeek founded?" asks when something was 설립). Unlike a noun, a verb has many
+# renderings, so one the lexicon does not know is not required.
+_ENGLISH_EVENT = re.compile(r"^when (?:was|were|is|are) .+ ([a-z]+ed)\W*$", re.IGNORECASE)
+# Words of the figure's kind, not of what it is of ("the total investment", "tax rate").
+_FIGURE_WORDS = (
+    "amount number sum size value total figure level count scale volume rate rates share "
+    "percentage percent proportion fraction year years date month time period annual "
+    "yearly roughly approximately exactly current latest many much ton tons tonne tonnes "
+    "dollars yuan")
+_ENGLISH_FIGURE_WORDS = frozenset(_FIGURE_WORDS.split())
 
 # A year or a short date as the reports write them: 2025, '25, 25.03.27.
 _CALENDAR = r"(?:19|20)\d\d|'\d\d\b|\b\d{2}\.\d{1,2}\."
@@ -102,24 +126,51 @@ def states(text: str, kind: str) -> bool:
 
 
 def focus_of(question: str, lexicon: Lexicon | None = None) -> tuple[str, ...]:
-    """The Korean words for what a question asks a figure of, any of which the sentence
-    giving the figure must contain: 연봉 in "…제시하는 연봉은 얼마인가?", 탄소 in "How many
-    tons of carbon …" (through `lexicon`, English word → Korean words of the reports).
+    """The words for what a question asks a figure of, any of which the sentence giving
+    the figure must contain: 연봉 in "…제시하는 연봉은 얼마인가?", 탄소 in "How many
+    tons of carbon …" (through `lexicon`, English word → Korean words of the reports), or
+    an English word as written when no Korean word of the reports is glossed with it
+    ("employee" in "How many employees does DeepSeek have?").
 
     Empty when the question names none that can be checked: a verbal noun ("제정한 연도"
-    is stated as "데이터 보안법(2021)"), or an English word the lexicon does not know.
+    is stated as "데이터 보안법(2021)"), an English verb the lexicon does not know, or any
+    English question when there is no lexicon to read it with.
     """
     text = unicodedata.normalize("NFKC", question)
     if HANGUL_SYLLABLE.search(text):
         return _korean_focus(text)
     if not lexicon:
         return ()
+    event = _ENGLISH_EVENT.search(text)
+    if event:
+        return lexicon.glosses(event[1])
+    money = _MONEY_VERB.search(text)
+    if money:
+        return lexicon.glosses(_MONEY_VERBS[money[1].lower()])
     for pattern in _ENGLISH_FOCUS:
         match = pattern.search(text)
         if match:
-            return tuple(dict.fromkeys(k for terms in lexicon.lookup(match[1]).values()
-                                       for k in terms))
+            return _english_focus(match[1], lexicon)
     return ()
+
+
+def _english_focus(words: str, lexicon: Lexicon) -> tuple[str, ...]:
+    """The Korean terms of `words` the lexicon knows, and the stems of those it does not:
+    a report could write such a word in English, and when it never does ("employees",
+    "valuation"), no Korean word of the reports is glossed with it either, so the reports
+    do not speak of it."""
+    found: list[str] = []
+    for word in re.findall(r"[A-Za-z][A-Za-z'’-]*", words):
+        if word.lower() in _ENGLISH_FIGURE_WORDS or is_stop_word(word):
+            continue
+        found.extend(lexicon.glosses(word) or (_singular(word),))
+    return tuple(dict.fromkeys(found))
+
+
+def _singular(word: str) -> str:
+    """The word lower-cased, a plural's s off ("employees" is found in "employee")."""
+    low = word.lower()
+    return low[:-1] if re.search(r"[^sui]s$", low) and len(low) > 3 else low
 
 
 def _korean_focus(text: str) -> tuple[str, ...]:

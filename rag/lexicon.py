@@ -70,6 +70,12 @@ class Lexicon:
         return found
 
 
+def is_stop_word(word: str) -> bool:
+    """Whether an English word is too short or too common to say which Korean word is
+    meant."""
+    return len(word) < 3 or word.lower() in _STOP
+
+
 def english_key(word: str) -> str:
     """A crude stem, so "talents", "recruiting", "recruited" and "resources" meet
     "talent", "recruit" and "resource"."""
@@ -94,7 +100,7 @@ def build_lexicon(glosses: dict[str, tuple[str, ...]]) -> Lexicon:
     for korean, english in glosses.items():
         for gloss in english:
             for word in re.findall(r"[A-Za-z][A-Za-z'’-]*", gloss):
-                if len(word) < 3 or word.lower() in _STOP:
+                if is_stop_word(word):
                     continue
                 inverted.setdefault(english_key(word), set()).add(korean)
     return Lexicon({key: tuple(sorted(terms)) for key, terms in sorted(inverted.items())})

@@ -225,9 +225,11 @@ def _named(name: str, places: Places, korean_of: Mapping[str, str], whole: bool 
     korean = EXONYMS.get(low) or korean_of.get(low)
     if korean and "".join(korean.split()) in places.flat_body:
         return True
-    head = name.split("-")[0]
-    if head != name and _named(head, places, korean_of):
-        return True  # Chinese-born, US-made
+    head, *tail = name.split("-")
+    if tail and _named(head, places, korean_of):
+        # Chinese-born, US-made; but DeepSeek-R1 is named only with its model id, since a
+        # passage on V3 does not speak of R1.
+        return all(_named(t, places, korean_of) for t in tail if _MODEL_ID.fullmatch(t))
     # By sound: a single word, or a person's name written in several ("Joo Kyung-won");
     # never an acronym, whose letters are spelled out (IBM is 아이비엠, not 범위), nor a
     # model id, whose digits carry no sound (o1-mini would be 만).

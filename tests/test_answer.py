@@ -15,6 +15,7 @@ from rag.answer import (
     abstain,
     answer_question,
     assess_evidence,
+    kind_given,
     score_sentences,
     stream_answer,
 )
@@ -174,6 +175,15 @@ def test_a_figure_must_stand_beside_what_it_is_asked_of(retriever):
     assert asked_of_fees.abstained
     assert asked_of_fees.flags[-1] == (
         "no passage gives the share of 요금 asked for beside the question's names")
+
+
+def test_an_english_focus_word_is_found_as_written_at_a_word_start(retriever):
+    # An English question's focus word the lexicon does not know is looked for as written:
+    # "R&D" stands in the table row that gives 7%, "employee" nowhere.
+    scored = score_sentences(retriever, retriever.search("R&D 예산은 매년 몇 % 증액되는가?"))
+    assert kind_given(retriever, [], scored, ("예산",))
+    assert kind_given(retriever, [], scored, ("r&d",))
+    assert not kind_given(retriever, [], scored, ("employee",))
 
 
 def test_a_sentence_giving_the_kind_asked_for_scores_higher(retriever):

@@ -23,6 +23,9 @@ from rag.lexicon import build_lexicon
     ("How large is Shenzhen's AI fund?", NUMBER),
     ("How long did it take DeepSeek to add 100 million users?", NUMBER),
     ("What salary does China offer overseas AI researchers?", NUMBER),
+    ("What is the annual research budget of Alibaba's DAMO Academy?", NUMBER),
+    ("What is the population of Shenzhen?", NUMBER),
+    ("What tax rate do AI companies pay in China?", SHARE),
 ])
 def test_kind_of_reads_the_cue(question, kind):
     assert kind_of(question) == kind
@@ -86,17 +89,35 @@ def test_focus_of_a_korean_question(question, focus):
 
 
 LEXICON = build_lexicon({"연봉": ("salary", "wage"), "탄소": ("carbon",),
-                         "사용자": ("user",), "연도": ("year",)})
+                         "사용자": ("user",), "연도": ("year",), "세금": ("tax",),
+                         "비용": ("cost", "expense"), "투자": ("investment",),
+                         "설립": ("founding", "establishment")})
 
 
 @pytest.mark.parametrize(("question", "focus"), [
     ("What salary does China offer overseas AI researchers?", ("연봉",)),
+    # A unit (tons) and a figure word (rate) say what kind of figure, not what it is of.
     ("How many tons of carbon do China's AI data centers emit each year?", ("탄소",)),
-    ("How many generative AI users did China have as of February 2025?", ("사용자",)),
-    # A word the lexicon does not know cannot be checked, and "what year" asks for a date.
-    ("How many employees does DeepSeek have?", ()),
+    ("What tax rate do AI companies pay in China?", ("세금",)),
+    ("How many generative AI users did China have as of February 2025?",
+     ("generative", "사용자")),
+    # A word the lexicon does not know must be found as written (a plural's s off): no
+    # Korean word of the reports is glossed with it.
+    ("How many employees does DeepSeek have?", ("employee",)),
+    ("What is the unit price of Huawei's Ascend 910C?", ("unit", "price")),
+    ("What was ByteDance's revenue in 2024?", ("revenue",)),
+    ("How many students graduate from AI degree programmes each year?", ("student",)),
+    # A money verb and a passive "when" event count only when the lexicon knows them.
+    ("How much did it cost to train DeepSeek-R1?", ("비용",)),
+    ("How much did Tencent invest in AI in 2024?", ("투자",)),
+    ("How much does China spend on importing AI chips each year?", ()),
+    ("When was DeepSeek founded?", ("설립",)),
+    ("When was Tencent's HUNYUAN model launched?", ()),
+    # "what year" asks for a date and names nothing it is of.
     ("In what year did China launch its 'Internet Plus' AI strategy?", ()),
 ])
 def test_focus_of_an_english_question_comes_from_the_lexicon(question, focus):
     assert focus_of(question, LEXICON) == focus
+    # Without a lexicon (no LLM glossed the reports) nothing can be checked.
     assert focus_of(question) == ()
+    assert focus_of(question, build_lexicon({})) == ()

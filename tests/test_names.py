@@ -118,6 +118,16 @@ def test_a_model_id_is_never_matched_by_sound():
     assert missing_names(["o1-mini"], Places.of([users]), IDF) == ["o1-mini"]
 
 
+def test_a_hyphenated_name_needs_its_model_id_too():
+    v3 = Passage("딥시크는 V3 모델을 개발하는데 약 560만 달러를 투자", "kistep", ["딥시크", "v3"])
+    r1 = Passage("딥시크-R1 모델은 오픈소스로 공개", "kistep", ["딥시크", "r", "1"])
+    glossary = [Term("DeepSeek", "딥시크", "kistep")]
+    assert missing_names(["DeepSeek-R1"], Places.of([v3]), IDF, glossary) == ["DeepSeek-R1"]
+    assert missing_names(["DeepSeek-R1"], Places.of([r1]), IDF, glossary) == []
+    # A tail that is no model id still needs only the head.
+    assert missing_names(["DeepSeek-based"], Places.of([v3]), IDF, glossary) == []
+
+
 def test_a_country_named_only_in_a_title_is_not_named():
     # 한국 is in the institute's name, not in what the passage says.
     assert missing_names(["Korea"], Places.of([INSTITUTE]), IDF) == ["Korea"]
