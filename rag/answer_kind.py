@@ -93,10 +93,11 @@ _ENGLISH_FIGURE_WORDS = frozenset(_FIGURE_WORDS.split())
 _CALENDAR = r"(?:19|20)\d\d|'\d\d\b|\b\d{2}\.\d{1,2}\."
 _DATE = re.compile(rf"{_CALENDAR}|\d+\s*[년월]|현재|\bcurrent")
 _SHARE = re.compile(r"%|퍼센트|percent|\d\s*배|분의")
-# Digits that are not a figure: model ids (V3, 910C, QwQ-32B), dates, and footnote marks
-# ("늘어났다.6)").
+# Digits that are not a figure: model ids (V3, 910C, QwQ-32B), dates, footnote marks
+# ("늘어났다.6)"), and the numbers of tables, figures and phases ("〈표 1〉", "Phase 2").
 _NOT_FIGURES = re.compile(
     r"[A-Za-z]+[-.]?\d+[A-Za-z0-9]*|\d+[A-Za-z]\w*"
+    r"|(?:표|그림|Phase|Stage|Table|Figure)\s*\d+"
     rf"|(?:{_CALENDAR})(?:\s*년)?|\d+\s*월(?:\s*\d+\s*일)?|\d+\)")
 _COUNT_WORDS = re.compile(
     r"(?:한|두|세|네|다섯|여섯|일곱|여덟|아홉|열|수십|수백|수천)\s?(?:개|명|가지|곳|배|번째|차례|건)"
@@ -184,6 +185,10 @@ def _korean_focus(text: str) -> tuple[str, ...]:
     elif figure:
         cue = figure[-1]
     else:
+        return ()
+    # "세계 몇 번째" asks for a rank, which a report states against others ("미국에 이어
+    # 2번째"), seldom beside the scope (세계) the question ranks in.
+    if tokens[cue][0] == "몇" and cue + 1 < len(tokens) and tokens[cue + 1][0] in ("번", "위"):
         return ()
     # "언제 출시되었는가" asks the date of an event, named by the verbal noun after the cue.
     after = [i for i in range(cue + 1, len(tokens) - 1)

@@ -28,6 +28,7 @@ _HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (2, re.compile(r"^제\s*\d+\s*[장절]\s.{0,60}$")),
     (3, re.compile(r"^□\s*\S")),
 )
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _CAPTION = re.compile(r"^(?:[<〈]\s*(표|그림)\s*\d+\s*[>〉]|\[(표|그림)\s*\d+\])")
 # A sentence ending, possibly followed by a footnote mark such as "3)".
 _SENTENCE_END = re.compile(r"(다|음|임|함|됨)\s*[.!?]?\s*(\d{1,2}\))?\s*$")
@@ -115,10 +116,16 @@ def chunk_document(doc: Document, max_tokens: int, overlap_tokens: int,
 
 def split_sentences(doc: Document, max_tokens: int = 120,
                     encoding: str = "cl100k_base") -> list[Sentence]:
-    """The document's sentences and bullets, headings and captions left out."""
+    """The document's sentences and bullets, and those of its headings and captions that
+    give a year.
+
+    Most headings only name a topic, but one that dates its section states a fact no
+    sentence under it repeats: "Phase 2: 종합 로드맵 구축(2017–2020)" is the only place
+    that says when Phase 2 ran.
+    """
     units = _split_units(doc.text, max_tokens, token_counter(encoding))
     return [Sentence(doc.doc_id, u.start, u.end, doc.text[u.start:u.end])
-            for u in units if not u.is_heading]
+            for u in units if not u.is_heading or _YEAR.search(doc.text[u.start:u.end])]
 
 
 @lru_cache(maxsize=4)

@@ -58,6 +58,10 @@ def test_questions_that_ask_for_no_figure_have_no_kind(question):
      False),
     ("2025년 9월부터 라벨링을 의무화", NUMBER, False),
     ("산업 현장 AI 적용 비중이 늘어났다.6)", NUMBER, False),
+    # A table's or a phase's number counts nothing.
+    ("〈표 1〉 중국 대표적 AI 정책(2017~)", NUMBER, False),
+    ("Phase 2: 종합 로드맵 구축(2017–2020)", NUMBER, False),
+    ("Phase 2: 종합 로드맵 구축(2017–2020)", DATE, True),
 ])
 def test_states_finds_the_kind_in_a_sentence(text, kind, expected):
     assert states(text, kind) is expected
@@ -83,6 +87,8 @@ def test_states_rejects_an_unknown_kind():
     ("중국이 '데이터 보안법'을 제정한 연도는?", ()),
     ("텐센트가 2024년 AI에 투자한 금액은?", ()),
     ("딥시크의 창업자는 누구인가?", ()),
+    # A rank is stated against others, not beside the scope it ranks in.
+    ("중국의 AI 기업 보유 수는 세계 몇 번째인가?", ()),
 ])
 def test_focus_of_a_korean_question(question, focus):
     assert focus_of(question) == focus

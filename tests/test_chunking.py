@@ -157,6 +157,14 @@ def test_sentences_split_after_a_footnote_mark():
                                                       "아폴로 플랫폼은 허브 역할을 한다."]
 
 
+def test_only_a_heading_that_gives_a_year_is_a_sentence():
+    # "Phase 2 … (2017–2020)" is the only place that says when Phase 2 ran; "Ⅰ. 서론"
+    # and "1. 배경" only name a topic.
+    text = ("Ⅰ. 서론\nPhase 2: 종합 로드맵 구축(2017–2020)5)\n1. 배경\n배경 문장이다.\n")
+    assert [x.text for x in split_sentences(make_doc(text))] == [
+        "Phase 2: 종합 로드맵 구축(2017–2020)5)", "배경 문장이다."]
+
+
 @pytest.mark.parametrize(("line", "expected"), [
     ("규제를 강화했으며, 최근에는 이보다 더 낮은 칩까지 포함", 1),  # "보다" ends in 다
     ("실감 나는 상호작용을 구현하여 보다 자연스럽다.", 1),
