@@ -355,12 +355,13 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
     if not _ASKS_FOR_TITLE.search(result.query):
         scored = [s for s in scored if not _is_title_line(s)] or scored
     best = scored[0].score
+    limit = cfg.answer_sentences if language == "ko" else cfg.answer_sentences_english
     chosen: list[ScoredSentence] = []
     seen: set[str] = set()
     for s in scored:
         # A title or heading repeated in a report is one statement, quoted once.
         text = " ".join(s.text.split())
-        if s.score < best - cfg.sentence_margin or len(chosen) == cfg.answer_sentences:
+        if s.score < best - cfg.sentence_margin or len(chosen) == limit:
             break
         if text not in seen:
             seen.add(text)

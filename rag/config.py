@@ -105,6 +105,9 @@ class Config:
     # (cosine + overlap_weight * IDF-weighted term overlap + rank_weight / passage rank).
     answer_passages: int = 5
     answer_sentences: int = 2
+    # An English question's sentence scores are cross-lingual (English or machine-translated
+    # Korean against Korean), so its answer sentence ranks third more often (docs/tuning.md).
+    answer_sentences_english: int = 3
     sentence_margin: float = 0.05
     sentence_overlap_weight: float = 0.3
     sentence_rank_weight: float = 0.02
@@ -165,6 +168,8 @@ class Config:
         _check(1 <= self.top_k <= 1000, "top_k", "must be between 1 and 1000")
         _check(1 <= self.answer_passages <= 50, "answer_passages", "must be between 1 and 50")
         _check(1 <= self.answer_sentences <= 10, "answer_sentences", "must be between 1 and 10")
+        _check(1 <= self.answer_sentences_english <= 10, "answer_sentences_english",
+               "must be between 1 and 10")
         _check(0.0 <= self.bibliography_penalty <= 1.0, "bibliography_penalty",
                "must be between 0 and 1")
         _check(0.0 <= self.sentence_kind_weight <= 1.0, "sentence_kind_weight",

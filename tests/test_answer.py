@@ -186,6 +186,19 @@ def test_an_english_focus_word_is_found_as_written_at_a_word_start(retriever):
     assert not kind_given(retriever, [], scored, ("employee",))
 
 
+def test_an_english_question_may_quote_more_sentences(retriever):
+    # Every sentence fits the margin, so each answer quotes as many as its language allows.
+    config = retriever.config.replace(
+        sentence_margin=10.0, answer_sentences=1, answer_sentences_english=3,
+        abstain_min_coverage=0.0, abstain_min_sentence_english=0.0,
+        abstain_on_missing_names=False, abstain_on_missing_kind=False)
+    wide = Retriever(config, index=retriever.index, embedder=retriever.embedder)
+    korean = answer_question(wide, "화웨이 어센드 칩의 수율")
+    english = answer_question(wide, "Huawei Ascend chip yield")
+    assert len(sentences_with_markers(korean.answer)) == 1
+    assert len(sentences_with_markers(english.answer)) == 3
+
+
 def test_a_sentence_giving_the_kind_asked_for_scores_higher(retriever):
     question = "중국 정부가 인터넷 플러스 전략을 발표한 것은 언제인가?"
     result = retriever.search(question, k=5)
