@@ -158,9 +158,18 @@ def latency_summary(latencies: Sequence[float]) -> dict[str, float]:
             "n": len(ordered)}
 
 
+# A span of years written out ("from 2017 to 2020", "2025년부터 2035년까지") states the same
+# range as "2017–2020", and an LLM writes it out more often than not.
+_YEAR_RANGE = re.compile(
+    r"(?:from\s+)?((?:19|20)\d\d)\s*년?\s*(?:부터|to|until|through|[-–—~])\s*"
+    r"((?:19|20)\d\d)\s*년?(?:\s*까지)?", re.IGNORECASE)
+
+
 def normalize_answer(text: str) -> str:
-    """How answers are compared: NFKC, lower case, no spaces or thousands separators."""
-    return re.sub(r"[\s,]", "", unicodedata.normalize("NFKC", text)).lower()
+    """How answers are compared: NFKC, lower case, no spaces or thousands separators, and
+    a span of years as "2017-2020"."""
+    text = _YEAR_RANGE.sub(r"\1-\2", unicodedata.normalize("NFKC", text))
+    return re.sub(r"[\s,]", "", text).lower()
 
 
 def answer_contains(text: str, answers: Sequence[str]) -> bool:

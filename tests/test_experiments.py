@@ -28,6 +28,11 @@ from rag.retrieval import Retriever
     ("총 38,000건", ["6276건", "38000"], True),                 # any acceptable answer
     ("수율 40 %", ["40%"], True),
     ("DEEPSEEK spent it", ["DeepSeek"], True),                  # case-insensitive
+    # A span of years written out is the same range.
+    ("spans from 2017 to 2020. [1]", ["2017–2020"], True),
+    ("기간은 2025년부터 2035년까지. [1]", ["2025-2035"], True),
+    ("2015~2017년", ["2015–2017"], True),
+    ("from 2017 to 2021", ["2017–2020"], False),
     ("총 3,800건", ["38,000건"], False),
     ("총 38,000건", [], False),
     ("", ["38,000건"], False),
