@@ -17,11 +17,14 @@ from .answer import (
     Token,
     _search_info,
     abstain,
+    extractive_answer,
 )
 from .citations import answer_sentences, check_citations
 from .retrieval import Hit, Retriever, SearchResult
 
 NOT_FOUND_MARK = "NOT_FOUND"
+UNSUPPORTED = ("no sentence of the model's answer is supported by a passage; the passages' "
+               "best sentences are quoted instead")
 _ECHO = re.compile(r"</?\s*passage[^>]*>|\bpassages?\s*(?=\[\d)", re.IGNORECASE)
 _FENCE = re.compile(r"<(?=/?\s*passage)", re.IGNORECASE)
 _LANGUAGE_NAME = {"ko": "Korean (한국어)", "en": "English"}
@@ -155,7 +158,8 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
     raw = _ECHO.sub("", "".join(pieces)).strip()
     # A sentence saying the passages lack something is the verdict in words, no claim.
     raw = "\n".join(s for s in answer_sentences(raw) if not _ABSENT.search(s))
-    if NOT_FOUND_MARK in raw or not raw or \
+    # What is left may be a stray marker ("… not mentioned in the passages. [1]").
+    if NOT_FOUND_MARK in raw or not re.sub(r"[\s\d\[\],.]", "", raw) or \
             raw.strip(" .") in {v.rstrip(".") for v in NOT_FOUND.values()}:
         answer = abstain(result, language, "llm", evidence)
         return _finish(answer, timings, ("model: not in the passages",))
@@ -163,9 +167,12 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
     checked = check_citations(retriever, raw, hits)
     timings["citation_check"] = _ms(t0)
     if not checked.citations:
-        answer = abstain(result, language, "llm", evidence)
-        return _finish(answer, timings, ("no sentence of the answer is supported by a passage",
-                                         *checked.flags))
+        # The evidence passed every check before the model was asked; only the model's
+        # wording failed. Its checked-out sentences are never shown, and the passages' own
+        # sentences are: a quoted answer rather than "not in the reports".
+        answer = (extractive_answer(retriever, result, scored, evidence, language) if scored
+                  else abstain(result, language, "llm", evidence))
+        return _finish(answer, timings, (UNSUPPORTED, *checked.flags))
     answer = Answer(result.query, checked.text, checked.citations, False, "llm", language,
                     search=_search_info(result, evidence), flags=checked.flags)
     return _finish(answer, timings)
