@@ -171,12 +171,14 @@ def _stated(figure: quantities.Quantity, passage: tuple[str, list[quantities.Qua
 
     An amount with a scale word must have the same value ("73 billion" for 730억, never
     "730 billion") and currency; a bare number need only appear among the passage's
-    digits, so "2025" is found in the date "2025.3.27".
+    digits, so "2025" is found in the date "2025.3.27", but not inside a longer number
+    ("10" is not in "100만 명").
     """
     text, values = passage
     if figure.scaled:
         return any(quantities.same_amount(figure, v) for v in values)
-    return figure.written.replace(",", "").rstrip(".") in text
+    written = re.escape(figure.written.replace(",", "").rstrip("."))
+    return re.search(rf"(?<![\d.]){written}(?!\d)", text) is not None
 
 
 def _normal(text: str) -> str:

@@ -80,6 +80,14 @@ def test_changed_figure_in_a_supported_sentence_is_flagged(retriever, hits):
     assert any(f.startswith("figure not found") and "45%" in f for f in checked.flags)
 
 
+def test_a_number_is_not_found_inside_a_longer_one(retriever, hits):
+    # 3,800건 is no part of 38,000건, nor 000 of it.
+    for figure in ("3,800건", "000건"):
+        claim = f"중국의 생성형 AI 특허 출원 수는 총 {figure}이다 [1]."
+        checked = check_citations(retriever, claim, hits)
+        assert any(f.startswith("figure not found") for f in checked.flags), figure
+
+
 @pytest.mark.parametrize("figure", ["38000건", "38,000건", "３８,０００건"])
 def test_figures_match_without_separators_and_in_full_width(retriever, hits, figure):
     checked = check_citations(retriever, f"중국의 생성형 AI 특허 출원 수는 총 {figure}이다 [1].",
