@@ -25,7 +25,10 @@ KINDS = (DATE, SHARE, NUMBER)
 
 # Cues, first match wins: "몇 %" asks for a share before "몇" asks for a number.
 _KOREAN_CUES = (
-    (DATE, re.compile(r"언제|몇\s*년|몇\s*월|시점|연도|날짜|출시일|게시일|발행일|발간일|기간")),
+    # 시기 asks "when" only as the question's last word ("…구성하기 시작한 시기는?"), not in
+    # "Phase 1 시기 중국 AI 전략은 …".
+    (DATE, re.compile(r"언제|몇\s*년|몇\s*월|시점|연도|날짜|출시일|게시일|발행일|발간일|기간"
+                      r"|시기[는가]?\s*[?？]?\s*$")),
     (SHARE, re.compile(r"몇\s*%|몇\s*퍼센트|비중|비율|점유율")),
     (NUMBER, re.compile(r"얼마|몇|금액|규모|건수|액수|매출액|[가-힣A-Za-z]\s+수[는가]")),
 )
@@ -48,7 +51,7 @@ _ENGLISH_CUES = (
 # (the figure's kind, not what it is of): "매개변수 수는 몇 개" asks of 매개변수.
 _FIGURE_NOUNS = frozenset((
     "수", "금액", "규모", "건수", "액수", "비중", "비율", "점유율", "시점", "연도", "날짜",
-    "기간", "정도", "기준", "약", "총", "각각", "매년", "전망치"))
+    "기간", "시기", "정도", "기준", "약", "총", "각각", "매년", "전망치"))
 _KOREAN_ASKING = frozenset(("얼마", "얼마나", "몇", "언제", "어느"))
 # Tags passed over on the way back from the cue to the noun it asks of: particles, bound
 # nouns, numbers, adverbs, punctuation.

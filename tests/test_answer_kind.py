@@ -10,6 +10,7 @@ from rag.lexicon import build_lexicon
     ("오픈AI o1-mini 모델의 출시일은 언제인가?", DATE),
     ("Phase 4 미래 전략이 다루는 기간은?", DATE),
     ("중국이 K-12 과정에 AI를 통합하기 시작한 시점은?", DATE),
+    ("중국이 AI 표준화 기술 위원회를 구성하기 시작한 시기는?", DATE),
     ("2024년 기준 중국 AI 기업은 전 세계 AI 기업의 약 몇 %를 차지하는가?", SHARE),
     ("2024년 중국의 산업 현장 AI 적용 비중은?", SHARE),
     ("바이두 Ernie Bot의 매개변수 수는 몇 개인가?", NUMBER),
@@ -33,6 +34,8 @@ def test_kind_of_reads_the_cue(question, kind):
 
 @pytest.mark.parametrize("question", [
     "딥시크의 창업자는 누구인가?",
+    # 시기 only names a period here; the question asks for a focus, not a date.
+    "Phase 1 시기 중국 AI 전략은 산업의 무엇에 초점을 맞추었는가?",
     "알리바바가 기술 자립 강화를 위해 활용하는 것은 무엇인가?",
     # "when" as a conjunction asks for no date.
     "What did Xi Jinping pledge when he met heads of major tech companies?",
