@@ -20,16 +20,19 @@ from .lexicon import Lexicon, is_stop_word
 
 DATE = "date"
 SHARE = "share"
+RANK = "rank"
 NUMBER = "number"
-KINDS = (DATE, SHARE, NUMBER)
+KINDS = (DATE, SHARE, RANK, NUMBER)
 
-# Cues, first match wins: "몇 %" asks for a share before "몇" asks for a number.
+# Cues, first match wins: "몇 %" asks for a share and "몇 번째" for a rank before "몇" asks
+# for a number.
 _KOREAN_CUES = (
     # 시기 asks "when" only as the question's last word ("…구성하기 시작한 시기는?"), not in
     # "Phase 1 시기 중국 AI 전략은 …".
     (DATE, re.compile(r"언제|몇\s*년|몇\s*월|시점|연도|날짜|출시일|게시일|발행일|발간일|기간"
                       r"|시기[는가]?\s*[?？]?\s*$")),
     (SHARE, re.compile(r"몇\s*%|몇\s*퍼센트|비중|비율|점유율")),
+    (RANK, re.compile(r"몇\s*(?:번째|위\b|위[인이는를가])|순위")),
     (NUMBER, re.compile(r"얼마|몇|금액|규모|건수|액수|매출액|[가-힣A-Za-z]\s+수[는가]")),
 )
 # "When" asks for a date only as the question's own word, not as a conjunction ("What did
@@ -37,14 +40,16 @@ _KOREAN_CUES = (
 _ENGLISH_CUES = (
     (DATE, re.compile(r"^(?:as of |since |until |by )?when\b|\b(?:what|which) (?:year|date|month)",
                       re.IGNORECASE)),
-    (SHARE, re.compile(r"\b(?:what|which) (?:share|percentage|percent|proportion|fraction)\b"
-                       r"|\bhow much of\b|\b(?:what|which) (?:[\w-]+ ){0,2}rates?\b",
-                       re.IGNORECASE)),
+    # "What market share do …", "What is China's self-sufficiency rate …".
+    (SHARE, re.compile(r"\b(?:what|which) (?:[\w'’-]+ ){0,3}?(?:share|percentage|percent"
+                       r"|proportion|fraction|rates?)\b|\bhow much of\b", re.IGNORECASE)),
+    (RANK, re.compile(r"\b(?:what|which) (?:rank|ranking|place|position)\b"
+                      r"|\bhow (?:high|low) (?:does|do|did|is|was)\b.*\brank", re.IGNORECASE)),
     (NUMBER, re.compile(r"\bhow (?:many|much|large|big|long)\b"
                         r"|\b(?:what|which) (?:amount|number|sum|size)\b"
                         # Nouns that are figures: "What salary does China offer?"
                         r"|\bwhat (?:\S+ ){0,4}?(?:salary|salaries|wages?|revenues?|prices?"
-                        r"|budgets?|valuation|profits?|costs?|population|area)\b",
+                        r"|budgets?|valuation|profits?|costs?|population|area|fines?)\b",
                         re.IGNORECASE)),
 )
 # The Korean words a question's cue asks a figure of, when they are themselves no topic
@@ -81,9 +86,30 @@ _MONEY_VERBS = {"cost": "cost", "costs": "cost", "invest": "investment",
 _MONEY_VERB = re.compile(r"\bhow much (?:does|do|did|will|would|has|have) [\w'’ -]+? "
                          rf"({'|'.join(_MONEY_VERBS)})\b", re.IGNORECASE)
 # A passive "when" question's participle is the event whose date is asked ("When was
-# DeepSeek founded?" asks when something was 설립). Unlike a noun, a verb has many
-# renderings, so one the lexicon does not know is not required.
-_ENGLISH_EVENT = re.compile(r"^when (?:was|were|is|are) .+ ([a-z]+ed)\W*$", re.IGNORECASE)
+# DeepSeek founded?" asks when something was 설립), also before a phrase of place or
+# manner ("… approved in China?", "… released to the public?"). Unlike a noun, a verb has
+# many renderings, so one neither the table below nor the lexicon knows is not required.
+_ENGLISH_EVENT = re.compile(
+    r"^when (?:was|were|is|are) .+ ([a-z]+ed)(?: (?:in|by|at|on|to|for|from|with) [\w'’ -]+)?\W*$",
+    re.IGNORECASE)
+# The reports' verbal nouns for the events questions ask the date of. The glosses the LLM
+# gave the reports' nouns miss most of them ("launched" glosses nothing, "approved" 확정).
+_EVENTS: dict[str, tuple[str, ...]] = {
+    "launched": ("출시", "공개", "발표", "출범", "선보"),
+    "released": ("출시", "공개", "발표", "선보"),
+    "unveiled": ("공개", "발표", "선보"),
+    "founded": ("설립", "창립", "창업"),
+    "established": ("설립", "수립", "구축", "출범", "구성"),
+    "approved": ("승인", "허가", "통과", "비준"),
+    "adopted": ("채택", "도입"),
+    "passed": ("통과", "채택"),
+    "announced": ("발표", "공표", "공개"),
+    "enacted": ("제정", "시행"),
+    "introduced": ("도입", "발표", "시행"),
+    "signed": ("서명", "체결"),
+    "published": ("발간", "발행", "게시", "발표"),
+    "issued": ("발표", "발행", "발간", "공표"),
+}
 # Words of the figure's kind, not of what it is of ("the total investment", "tax rate").
 _FIGURE_WORDS = (
     "amount number sum size value total figure level count scale volume rate rates share "
@@ -96,14 +122,20 @@ _ENGLISH_FIGURE_WORDS = frozenset(_FIGURE_WORDS.split())
 _CALENDAR = r"(?:19|20)\d\d|'\d\d\b|\b\d{2}\.\d{1,2}\."
 _DATE = re.compile(rf"{_CALENDAR}|\d+\s*[년월]|현재|\bcurrent")
 _SHARE = re.compile(r"%|퍼센트|percent|\d\s*배|분의")
+# A place in a ranking: "2번째", "10위권", "1위" (but not 1위안, a yuan), "2nd", "first".
+_RANK_TEXT = r"\d+\s*(?:위(?!안)권?|번째)"
+_RANK = re.compile(rf"{_RANK_TEXT}|(?:첫|두|세|네|다섯)\s?번째|선두"
+                   r"|\b\d+(?:st|nd|rd|th)\b|\b(?:first|second|third|fourth|fifth)\b",
+                   re.IGNORECASE)
 # Digits that are not a figure: model ids (V3, 910C, QwQ-32B), dates, footnote marks
-# ("늘어났다.6)"), and the numbers of tables, figures and phases ("〈표 1〉", "Phase 2").
+# ("늘어났다.6)"), the numbers of tables, figures and phases ("〈표 1〉", "Phase 2"), and
+# ranks: "다출원 기업 10위권" names no count of patents.
 _NOT_FIGURES = re.compile(
     r"[A-Za-z]+[-.]?\d+[A-Za-z0-9]*|\d+[A-Za-z]\w*"
-    r"|(?:표|그림|Phase|Stage|Table|Figure)\s*\d+"
+    rf"|(?:표|그림|Phase|Stage|Table|Figure)\s*\d+|{_RANK_TEXT}"
     rf"|(?:{_CALENDAR})(?:\s*년)?|\d+\s*월(?:\s*\d+\s*일)?|\d+\)")
 _COUNT_WORDS = re.compile(
-    r"(?:한|두|세|네|다섯|여섯|일곱|여덟|아홉|열|수십|수백|수천)\s?(?:개|명|가지|곳|배|번째|차례|건)"
+    r"(?:한|두|세|네|다섯|여섯|일곱|여덟|아홉|열|수십|수백|수천)\s?(?:개|명|가지|곳|배|차례|건)"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?)\b",
     re.IGNORECASE)
 
@@ -116,13 +148,15 @@ def kind_of(question: str) -> str | None:
 
 
 def states(text: str, kind: str) -> bool:
-    """Whether `text` gives an answer of `kind`: a date, a share, or a figure that is
-    neither a date nor part of a model's name."""
+    """Whether `text` gives an answer of `kind`: a date, a share, a rank, or a figure
+    that is neither a date, a rank nor part of a model's name."""
     text = unicodedata.normalize("NFKC", text)
     if kind == DATE:
         return bool(_DATE.search(text))
     if kind == SHARE:
         return bool(_SHARE.search(text))
+    if kind == RANK:
+        return bool(_RANK.search(text))
     if kind == NUMBER:
         rest = _NOT_FIGURES.sub(" ", text)
         return bool(re.search(r"\d", rest) or _COUNT_WORDS.search(rest))
@@ -147,7 +181,8 @@ def focus_of(question: str, lexicon: Lexicon | None = None) -> tuple[str, ...]:
         return ()
     event = _ENGLISH_EVENT.search(text)
     if event:
-        return lexicon.glosses(event[1])
+        verb = event[1].lower()
+        return _EVENTS[verb] if verb in _EVENTS else lexicon.glosses(verb)
     money = _MONEY_VERB.search(text)
     if money:
         return lexicon.glosses(_MONEY_VERBS[money[1].lower()])

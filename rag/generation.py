@@ -19,12 +19,16 @@ from .answer import (
     abstain,
     extractive_answer,
 )
+from .bm25 import tokenize_korean
 from .citations import answer_sentences, check_citations
+from .language import HANGUL_SYLLABLE
+from .lexicon import english_key, is_stop_word
 from .retrieval import Hit, Retriever, SearchResult
 
 NOT_FOUND_MARK = "NOT_FOUND"
 UNSUPPORTED = ("no sentence of the model's answer is supported by a passage; the passages' "
                "best sentences are quoted instead")
+RESTATED = "dropped a sentence of the model's answer that only restates the question"
 _ECHO = re.compile(r"</?\s*passage[^>]*>|\bpassages?\s*(?=\[\d)", re.IGNORECASE)
 _FENCE = re.compile(r"<(?=/?\s*passage)", re.IGNORECASE)
 _LANGUAGE_NAME = {"ko": "Korean (한국어)", "en": "English"}
@@ -163,19 +167,41 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
             raw.strip(" .") in {v.rstrip(".") for v in NOT_FOUND.values()}:
         answer = abstain(result, language, "llm", evidence)
         return _finish(answer, timings, ("model: not in the passages",))
+    # A sentence that only restates the question ("The autonomous driving platform in
+    # Beijing is named as a research hub [1].") answers nothing, though a passage supports
+    # it.
+    kept = [s for s in answer_sentences(raw) if not restates(result.query, s)]
+    flags = (RESTATED,) if len(kept) < len(answer_sentences(raw)) else ()
     t0 = time.perf_counter()
-    checked = check_citations(retriever, raw, hits)
+    checked = check_citations(retriever, "\n".join(kept), hits)
     timings["citation_check"] = _ms(t0)
+    flags += checked.flags
     if not checked.citations:
         # The evidence passed every check before the model was asked; only the model's
         # wording failed. Its checked-out sentences are never shown, and the passages' own
         # sentences are: a quoted answer rather than "not in the reports".
         answer = (extractive_answer(retriever, result, scored, evidence, language) if scored
                   else abstain(result, language, "llm", evidence))
-        return _finish(answer, timings, (UNSUPPORTED, *checked.flags))
+        return _finish(answer, timings, (UNSUPPORTED, *flags))
     answer = Answer(result.query, checked.text, checked.citations, False, "llm", language,
-                    search=_search_info(result, evidence), flags=checked.flags)
+                    search=_search_info(result, evidence), flags=flags)
     return _finish(answer, timings)
+
+
+def restates(question: str, sentence: str) -> bool:
+    """Whether `sentence` says nothing the question does not: its every content word and
+    number is the question's own."""
+    said = _content_terms(_strip_markers(sentence))
+    return bool(said) and said <= _content_terms(question)
+
+
+def _content_terms(text: str) -> set[str]:
+    terms = {english_key(w) for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", text)
+             if not is_stop_word(w)}
+    terms |= set(re.findall(r"\d+(?:[.,]\d+)*", text))
+    if HANGUL_SYLLABLE.search(text):
+        terms |= {t for t in tokenize_korean(text) if HANGUL_SYLLABLE.search(t)}
+    return terms
 
 
 def _finish(answer: Answer, timings: dict[str, float], flags: tuple[str, ...] = ()) -> Answer:

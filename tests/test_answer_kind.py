@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.answer_kind import DATE, NUMBER, SHARE, focus_of, kind_of, states
+from rag.answer_kind import DATE, NUMBER, RANK, SHARE, focus_of, kind_of, states
 from rag.lexicon import build_lexicon
 
 
@@ -27,6 +27,14 @@ from rag.lexicon import build_lexicon
     ("What is the annual research budget of Alibaba's DAMO Academy?", NUMBER),
     ("What is the population of Shenzhen?", NUMBER),
     ("What tax rate do AI companies pay in China?", SHARE),
+    # A share or a rate a few words after "what".
+    ("What market share do Huawei's Ascend chips hold in China?", SHARE),
+    ("What is China's self-sufficiency rate for AI chips?", SHARE),
+    # A rank is its own kind: "10위권" is no count, and "몇 번째" no number.
+    ("KLID 글에 따르면 중국의 AI 기업 보유 수는 세계 몇 번째인가?", RANK),
+    ("중국의 생성형 AI 특허 출원 순위는?", RANK),
+    ("What rank does China hold in generative AI patents?", RANK),
+    ("What is the maximum fine under China's Personal Information Protection Law?", NUMBER),
 ])
 def test_kind_of_reads_the_cue(question, kind):
     assert kind_of(question) == kind
@@ -65,6 +73,13 @@ def test_questions_that_ask_for_no_figure_have_no_kind(question):
     ("〈표 1〉 중국 대표적 AI 정책(2017~)", NUMBER, False),
     ("Phase 2: 종합 로드맵 구축(2017–2020)", NUMBER, False),
     ("Phase 2: 종합 로드맵 구축(2017–2020)", DATE, True),
+    # A rank answers "몇 번째?", not "how many?"; a yuan is no rank.
+    ("텐센트, 바이두 등 중국 기업들이 다출원 기업 10위권 내에 대거 포함", NUMBER, False),
+    ("텐센트, 바이두 등 중국 기업들이 다출원 기업 10위권 내에 대거 포함", RANK, True),
+    ("미국에 이어 2번째로 많은 AI 기업 보유", RANK, True),
+    ("미국에 이어 두 번째로 많은 AI 기업 보유", RANK, True),
+    ("총 38,000건으로, 2위인 미국(6276건)의 6배", NUMBER, True),
+    ("1위안당 전력 비용", RANK, False),
 ])
 def test_states_finds_the_kind_in_a_sentence(text, kind, expected):
     assert states(text, kind) is expected
@@ -120,8 +135,16 @@ LEXICON = build_lexicon({"연봉": ("salary", "wage"), "탄소": ("carbon",),
     ("How much did it cost to train DeepSeek-R1?", ("비용",)),
     ("How much did Tencent invest in AI in 2024?", ("투자",)),
     ("How much does China spend on importing AI chips each year?", ()),
-    ("When was DeepSeek founded?", ("설립",)),
-    ("When was Tencent's HUNYUAN model launched?", ()),
+    ("When was DeepSeek founded?", ("설립", "창립", "창업")),
+    # The reports' verbal nouns for common events come from a table: the lexicon glosses
+    # "launched" with nothing and "approved" with 확정. The participle may stand before a
+    # phrase of place or manner.
+    ("When was Tencent's HUNYUAN model launched?", ("출시", "공개", "발표", "출범", "선보")),
+    ("When were the first generative AI services approved in China?",
+     ("승인", "허가", "통과", "비준")),
+    ("When was the China-led UN resolution on AI capacity-building adopted?",
+     ("채택", "도입")),
+    ("When was Baidu's Ernie Bot released to the public?", ("출시", "공개", "발표", "선보")),
     # "what year" asks for a date and names nothing it is of.
     ("In what year did China launch its 'Internet Plus' AI strategy?", ()),
 ])

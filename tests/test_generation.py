@@ -7,7 +7,14 @@ from conftest import CORPUS, make_config, write_corpus
 
 from rag.answer import NOT_FOUND, Done, Retrieved, ScoredSentence, Token, stream_answer
 from rag.embedding import HashEmbedder
-from rag.generation import NOT_FOUND_MARK, UNSUPPORTED, build_messages, select_evidence
+from rag.generation import (
+    NOT_FOUND_MARK,
+    RESTATED,
+    UNSUPPORTED,
+    build_messages,
+    restates,
+    select_evidence,
+)
 from rag.indexing import build_index
 from rag.retrieval import Hit, Retriever
 
@@ -161,6 +168,43 @@ def test_an_answer_no_passage_supports_gives_way_to_quoted_sentences(retriever):
     assert "999억" not in answer.answer and "40%" in answer.answer
     assert UNSUPPORTED in answer.flags
     assert any(f.startswith("figure not found") for f in answer.flags)
+
+
+def test_an_answer_that_only_restates_the_question_gives_way_to_quoted_sentences(retriever):
+    # Every word is the question's own: a passage "supports" it, and it answers nothing.
+    generator = ScriptedGenerator("화웨이 어센드 910C 칩의 수율은 [1].")
+    _, _, answer = ask(retriever, YIELD_Q, generator)
+    assert not answer.abstained and answer.mode == "extractive"
+    assert "40%" in answer.answer
+    assert RESTATED in answer.flags and UNSUPPORTED in answer.flags
+
+
+def test_a_restated_sentence_is_dropped_beside_one_that_answers(retriever):
+    generator = ScriptedGenerator(f"화웨이 어센드 910C 칩의 수율. {YIELD_A} [1].")
+    _, _, answer = ask(retriever, YIELD_Q, generator)
+    assert answer.mode == "llm" and answer.answer == f"{YIELD_A}. [1]"
+    assert answer.flags == (RESTATED,)
+
+
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    ("Which autonomous driving platform in Beijing is named as a research and open-source "
+     "hub?", "The autonomous driving platform in Beijing is named as a research and "
+     "open-source hub. [1]", True),
+    # One new word (the answer) or one new number is an answer.
+    ("Which US suppliers is the new AI fund meant to reduce China's dependence on?",
+     "The new AI fund is meant to reduce China's dependence on American suppliers. [1]",
+     False),
+    ("How far did Huawei raise the Ascend 910C yield?", "Huawei raised the yield to 40%.",
+     False),
+    ("딥시크는 자사 모델을 어느 플랫폼에 오픈소스로 공개했는가?",
+     "딥시크는 자사 모델을 플랫폼에 오픈소스로 공개했다 [1].", True),
+    ("딥시크는 자사 모델을 어느 플랫폼에 오픈소스로 공개했는가?",
+     "딥시크는 자사 모델을 허깅페이스에 오픈소스로 공개했다 [1].", False),
+    # A bare marker says nothing, so it restates nothing either.
+    ("화웨이 칩의 수율은?", "[1]", False),
+])
+def test_restates(question, sentence, expected):
+    assert restates(question, sentence) is expected
 
 
 def test_misnumbered_marker_is_fixed_in_the_final_answer(retriever):
