@@ -128,6 +128,11 @@ class Config:
     # Abstain when the question asks for a date, a share or a number and no sentence of the
     # passages gives one beside the question's names and what the figure is of.
     abstain_on_missing_kind: bool = True
+    # In LLM mode, abstain when the model says the passages lack the answer though they
+    # passed every check above. Off: the passages' best sentences are quoted instead,
+    # flagged, because the local 1.5B model says so of passages that answer more often than
+    # of ones that do not (docs/tuning.md); a stronger model behind llm_url may earn it.
+    abstain_on_model_verdict: bool = False
     max_query_chars: int = 10_000
 
     # Above this many chunks the dense index switches from exact (flat) to HNSW.

@@ -26,6 +26,9 @@ from .lexicon import english_key, is_stop_word
 from .retrieval import Hit, Retriever, SearchResult
 
 NOT_FOUND_MARK = "NOT_FOUND"
+MODEL_VERDICT = "model: not in the passages"
+VERDICT_OVERRULED = ("the passages passed every evidence check, so their best sentences are "
+                     "quoted; check them against the question")
 UNSUPPORTED = ("no sentence of the model's answer is supported by a passage; the passages' "
                "best sentences are quoted instead")
 RESTATED = "dropped a sentence of the model's answer that only restates the question"
@@ -165,8 +168,11 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
     # What is left may be a stray marker ("… not mentioned in the passages. [1]").
     if NOT_FOUND_MARK in raw or not re.sub(r"[\s\d\[\],.]", "", raw) or \
             raw.strip(" .") in {v.rstrip(".") for v in NOT_FOUND.values()}:
-        answer = abstain(result, language, "llm", evidence)
-        return _finish(answer, timings, ("model: not in the passages",))
+        if config.abstain_on_model_verdict or not scored:
+            answer = abstain(result, language, "llm", evidence)
+            return _finish(answer, timings, (MODEL_VERDICT,))
+        answer = extractive_answer(retriever, result, scored, evidence, language)
+        return _finish(answer, timings, (MODEL_VERDICT, VERDICT_OVERRULED))
     # A sentence that only restates the question ("The autonomous driving platform in
     # Beijing is named as a research hub [1].") answers nothing, though a passage supports
     # it.

@@ -11,6 +11,7 @@ from rag.generation import (
     NOT_FOUND_MARK,
     RESTATED,
     UNSUPPORTED,
+    VERDICT_OVERRULED,
     build_messages,
     restates,
     select_evidence,
@@ -52,6 +53,13 @@ def lenient(retriever) -> Retriever:
     match English to Korean, and these tests are about what the LLM is asked and says."""
     config = retriever.config.replace(abstain_min_sentence_english=0.0)
     return Retriever(config, index=retriever.index, embedder=retriever.embedder)
+
+
+@pytest.fixture(scope="module")
+def trusting(lenient) -> Retriever:
+    """Abstains on the model's verdict, as a stronger model behind an endpoint may earn."""
+    config = lenient.config.replace(abstain_on_model_verdict=True)
+    return Retriever(config, index=lenient.index, embedder=lenient.embedder)
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +129,8 @@ def test_streamed_text_keeps_a_first_piece_that_only_looks_like_the_verdict(retr
     (" NOT_FOUND\n",),
     ("",),
 ])
-def test_not_found_verdict_abstains_and_is_never_streamed(retriever, pieces):
-    events, streamed, answer = ask(retriever, YIELD_Q, ScriptedGenerator(*pieces))
+def test_not_found_verdict_abstains_and_is_never_streamed(trusting, pieces):
+    events, streamed, answer = ask(trusting, YIELD_Q, ScriptedGenerator(*pieces))
     assert streamed == ""
     assert answer.abstained
     assert answer.answer == NOT_FOUND["ko"]
@@ -132,21 +140,32 @@ def test_not_found_verdict_abstains_and_is_never_streamed(retriever, pieces):
     assert answer.mode == "llm"
 
 
-def test_verdict_after_other_text_is_not_streamed(retriever):
+def test_verdict_after_other_text_is_not_streamed(trusting):
     generator = ScriptedGenerator("죄송합니다. ", "NOT_", "FOUND")
-    _, streamed, answer = ask(retriever, YIELD_Q, generator)
+    _, streamed, answer = ask(trusting, YIELD_Q, generator)
     assert answer.abstained and MODEL_VERDICT in answer.flags
     assert "NOT" not in streamed
 
 
 @pytest.mark.parametrize(("question", "language"), [
     (YIELD_Q, "ko"), ("How far did Huawei raise the Ascend 910C yield?", "en")])
-def test_model_writing_the_not_found_sentence_is_its_verdict(lenient, question, language):
+def test_model_writing_the_not_found_sentence_is_its_verdict(trusting, question, language):
     generator = ScriptedGenerator(NOT_FOUND[language])
-    _, _, answer = ask(lenient, question, generator)
+    _, _, answer = ask(trusting, question, generator)
     assert len(generator.calls) == 1
     assert answer.abstained
     assert MODEL_VERDICT in answer.flags
+
+
+@pytest.mark.parametrize("pieces", [("NOT_FOUND",), ("그 내용은 언급되지 않았습니다.",)])
+def test_by_default_a_verdict_against_passing_evidence_quotes_the_passages(retriever, pieces):
+    # The evidence passed every check before the model was asked; the 1.5B model's "not
+    # found" is then wrong more often than right, so the passages speak, flagged.
+    _, streamed, answer = ask(retriever, YIELD_Q, ScriptedGenerator(*pieces))
+    assert not answer.abstained and answer.mode == "extractive"
+    assert "40%" in answer.answer and answer.citations
+    assert answer.flags == (MODEL_VERDICT, VERDICT_OVERRULED)
+    assert "NOT" not in streamed
 
 
 @pytest.mark.parametrize("question", ["일본의 AI 예산은 얼마인가?",
@@ -234,9 +253,9 @@ def test_korean_question_asks_for_a_korean_answer(retriever):
     assert f"\n\nQuestion: {YIELD_Q}\n" in messages[-1]["content"]
 
 
-def test_mixed_question_asks_for_an_english_answer(lenient):
+def test_mixed_question_asks_for_an_english_answer(trusting):
     generator = ScriptedGenerator("NOT_FOUND")
-    _, _, answer = ask(lenient, "화웨이 어센드 910C yield is what?", generator)
+    _, _, answer = ask(trusting, "화웨이 어센드 910C yield is what?", generator)
     assert generator.calls[0]["messages"][-1]["content"].endswith("Answer in English.")
     assert answer.answer == NOT_FOUND["en"]
 
@@ -369,9 +388,11 @@ def test_an_echoed_fence_is_no_answer(echo):
     "The passages do not contain this information.",
     "일본 정부의 예산은 제공된 자료에 언급되어 있지 않습니다. [1]",
 ])
-def test_the_verdict_in_the_model_s_own_words_abstains(retriever, reply):
-    _, _, answer = ask(retriever, YIELD_Q, ScriptedGenerator(reply))
+def test_the_verdict_in_the_model_s_own_words_is_its_verdict(retriever, trusting, reply):
+    _, _, answer = ask(trusting, YIELD_Q, ScriptedGenerator(reply))
     assert answer.abstained and answer.citations == ()
+    _, _, answer = ask(retriever, YIELD_Q, ScriptedGenerator(reply))
+    assert answer.mode == "extractive" and VERDICT_OVERRULED in answer.flags
 
 
 def test_a_sentence_saying_what_is_missing_is_dropped_and_the_rest_kept(retriever):
