@@ -52,6 +52,8 @@ passage writes them, with their units.
 - The passages may be in another language than the question: read them for the answer all \
 the same.
 - Answer in the language the user asks for, in one to three short sentences.
+- State the fact asked for (the name, number, date or list itself); do not merely repeat \
+the question.
 - End every sentence with the number of the passage it comes from, like [1] or [2].
 - If the passages do not contain the answer, reply with exactly: {not_found}"""
 
