@@ -170,13 +170,16 @@ def _stated(figure: quantities.Quantity, passage: tuple[str, list[quantities.Qua
     """Whether the passage states the claim's figure.
 
     An amount with a scale word must have the same value ("73 billion" for 730억, never
-    "730 billion") and currency; a bare number need only appear among the passage's
-    digits, so "2025" is found in the date "2025.3.27", but not inside a longer number
-    ("10" is not in "100만 명").
+    "730 billion") and currency, and a span of time must be one ("10 years" for "10년",
+    never "10배"); a bare number need only appear among the passage's digits, so "2025" is
+    found in the date "2025.3.27", but not inside a longer number ("10" is not in "100만
+    명").
     """
     text, values = passage
     if figure.scaled:
         return any(quantities.same_amount(figure, v) for v in values)
+    if figure.duration:
+        return any(v.duration and quantities.same_value(figure.value, v.value) for v in values)
     written = re.escape(figure.written.replace(",", "").rstrip("."))
     return re.search(rf"(?<![\d.]){written}(?!\d)", text) is not None
 

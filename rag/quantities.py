@@ -28,6 +28,10 @@ _CURRENCY_AFTER = re.compile(
     # 원 is also a word's first syllable (100억 원칙): a particle at most may follow it.
     r"|(?P<JPY>엔|yen)|(?P<KRW>원(?=[을이의은에과]?(?![가-힣]))|won))(?![a-z])", re.IGNORECASE)
 _CURRENCY_BEFORE = {"$": "USD", "€": "EUR"}
+# A span of time after a number: "10 years", "10년간", "6개월". Not a calendar year
+# ("2015년"), which is a date.
+_DURATION_AFTER = re.compile(r"\s?(?:여\s?)?(?:years?|months?|개년|개월|년)(?![a-z])",
+                             re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Quantity:
     end: int
     scaled: bool
     currency: str = ""
+    # Whether a unit of time follows it: "6 years" is not found in "6배".
+    duration: bool = False
 
 
 def find_quantities(text: str) -> list[Quantity]:
@@ -55,24 +61,28 @@ def find_quantities(text: str) -> list[Quantity]:
     for match in _ENGLISH.finditer(text):
         value = _number(match["n"]) * _ENGLISH_SCALE[match["e"].lower()]
         found.append(Quantity(value, match.group(), match.start(), match.end(), True,
-                              _currency(text, match.start(), match.end())))
+                              _currency(text, match.start(), match.end()),
+                              _duration(text, value, match.end())))
         taken.append((match.start(), match.end()))
     for match in _KOREAN.finditer(text):
         if any(a <= match.start() < b for a, b in taken):
             continue
         value, scaled = _korean_value(match.group())
         found.append(Quantity(value, match.group(), match.start(), match.end(), scaled,
-                              _currency(text, match.start(), match.end())))
+                              _currency(text, match.start(), match.end()),
+                              _duration(text, value, match.end())))
     return sorted(found, key=lambda q: q.start)
 
 
 def figures(text: str) -> list[Quantity]:
-    """The figures worth checking: amounts with a scale word and numbers of two or more digits.
+    """The figures worth checking: amounts with a scale word, numbers of two or more
+    digits, and spans of time ("6 years").
 
-    A lone digit ("3 stages", "1/5") is too common to tell passages apart.
+    A lone digit ("3 stages", "1/5") is too common to tell passages apart, but with a unit
+    of time it must be stated as one: "6 years" is no reading of "6배".
     """
     return [q for q in find_quantities(text)
-            if q.scaled or len(re.sub(r"\D", "", q.written)) >= 2]
+            if q.scaled or q.duration or len(re.sub(r"\D", "", q.written)) >= 2]
 
 
 def same_value(a: float, b: float) -> bool:
@@ -121,6 +131,11 @@ def _korean_value(written: str) -> tuple[float, bool]:
         scaled = scaled or scale > 1
         total += _number(group["n"]) * scale
     return total, scaled
+
+
+def _duration(text: str, value: float, end: int) -> bool:
+    is_calendar_year = value.is_integer() and 1900 <= value < 2100
+    return not is_calendar_year and _DURATION_AFTER.match(text, end) is not None
 
 
 def _currency(text: str, start: int, end: int) -> str:

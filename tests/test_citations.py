@@ -88,6 +88,14 @@ def test_a_number_is_not_found_inside_a_longer_one(retriever, hits):
         assert any(f.startswith("figure not found") for f in checked.flags), figure
 
 
+def test_a_span_of_time_must_be_stated_as_one(retriever, hits):
+    # The passage gives "매년 7% 증액": a 7 it has, 7 years it does not.
+    checked = check_citations(retriever, "R&D 예산을 7년 동안 증액했다 [3].", hits)
+    assert any(f.startswith("figure not found") and "7년" in f for f in checked.flags)
+    checked = check_citations(retriever, "R&D 예산을 매년 7% 증액했다 [3].", hits)
+    assert not any(f.startswith("figure not found") for f in checked.flags)
+
+
 @pytest.mark.parametrize("figure", ["38000건", "38,000건", "３８,０００건"])
 def test_figures_match_without_separators_and_in_full_width(retriever, hits, figure):
     checked = check_citations(retriever, f"중국의 생성형 AI 특허 출원 수는 총 {figure}이다 [1].",

@@ -40,6 +40,16 @@ def test_figures_skip_lone_digits_but_keep_scaled_ones():
     assert [q.written for q in figures("3단계, 6 million, 1/5, 2024년")] == ["6 million", "2024"]
 
 
+@pytest.mark.parametrize(("text", "durations"), [
+    ("over the next 6 years", [6]), ("향후 10년간", [10]), ("10여 년 동안", [10]),
+    ("6개월 만에", [6]), ("3년 동안 3,800억 위안", [3]),
+    # A calendar year and a multiple are no spans of time.
+    ("2015년 중국", []), ("6배 증가", []), ("7% 증액", []),
+])
+def test_a_lone_digit_with_a_unit_of_time_is_a_figure(text, durations):
+    assert [q.value for q in figures(text) if q.duration] == durations
+
+
 @pytest.mark.parametrize("value, written", [
     (73e9, "73 billion"), (10.7e9, "10.7 billion"), (1.5e12, "1.5 trillion"),
     (6e6, "6 million"), (38_000, "38,000"), (2.5, "2.5"),
