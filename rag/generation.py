@@ -166,20 +166,21 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
     # A small model sometimes echoes the prompt's fences ("<passage id="1">", "Passage [1]").
     raw = _ECHO.sub("", "".join(pieces)).strip()
     # A sentence saying the passages lack something is the verdict in words, no claim.
-    raw = "\n".join(s for s in answer_sentences(raw) if not _ABSENT.search(s))
+    sentences = [s for s in answer_sentences(raw) if not _ABSENT.search(s)]
+    raw = "\n".join(sentences)
     # What is left may be a stray marker ("… not mentioned in the passages. [1]").
     if NOT_FOUND_MARK in raw or not re.sub(r"[\s\d\[\],.]", "", raw) or \
             raw.strip(" .") in {v.rstrip(".") for v in NOT_FOUND.values()}:
         if config.abstain_on_model_verdict or not scored:
             answer = abstain(result, language, "llm", evidence)
             return _finish(answer, timings, (MODEL_VERDICT,))
-        answer = extractive_answer(retriever, result, scored, evidence, language)
-        return _finish(answer, timings, (MODEL_VERDICT, VERDICT_OVERRULED))
+        return _quoted_instead(retriever, result, scored, evidence, language, timings,
+                               (MODEL_VERDICT, VERDICT_OVERRULED))
     # A sentence that only restates the question ("The autonomous driving platform in
     # Beijing is named as a research hub [1].") answers nothing, though a passage supports
     # it.
-    kept = [s for s in answer_sentences(raw) if not restates(result.query, s)]
-    flags = (RESTATED,) if len(kept) < len(answer_sentences(raw)) else ()
+    kept = [s for s in sentences if not restates(result.query, s)]
+    flags = (RESTATED,) if len(kept) < len(sentences) else ()
     t0 = time.perf_counter()
     checked = check_citations(retriever, "\n".join(kept), hits)
     timings["citation_check"] = _ms(t0)
@@ -188,12 +189,20 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
         # The evidence passed every check before the model was asked; only the model's
         # wording failed. Its checked-out sentences are never shown, and the passages' own
         # sentences are: a quoted answer rather than "not in the reports".
-        answer = (extractive_answer(retriever, result, scored, evidence, language) if scored
-                  else abstain(result, language, "llm", evidence))
-        return _finish(answer, timings, (UNSUPPORTED, *flags))
+        return _quoted_instead(retriever, result, scored, evidence, language, timings,
+                               (UNSUPPORTED, *flags))
     answer = Answer(result.query, checked.text, checked.citations, False, "llm", language,
                     search=_search_info(result, evidence), flags=flags)
     return _finish(answer, timings)
+
+
+def _quoted_instead(retriever: Retriever, result: SearchResult, scored: list[ScoredSentence],
+                    evidence: Evidence, language: str, timings: dict[str, float],
+                    flags: tuple[str, ...]) -> Answer:
+    """The passages' best sentences in place of the model's answer, with why."""
+    answer = (extractive_answer(retriever, result, scored, evidence, language) if scored
+              else abstain(result, language, "llm", evidence))
+    return _finish(answer, timings, flags)
 
 
 def restates(question: str, sentence: str) -> bool:
