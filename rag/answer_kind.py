@@ -170,11 +170,15 @@ def focus_of(question: str, lexicon: Lexicon | None = None) -> tuple[str, ...]:
     an English word as written when no Korean word of the reports is glossed with it
     ("employee" in "How many employees does DeepSeek have?").
 
-    Empty when the question names none that can be checked: a verbal noun ("제정한 연도"
-    is stated as "데이터 보안법(2021)"), an English verb the lexicon does not know, or any
+    Empty when the question names none that can be checked: a rank, a verbal noun ("제정한
+    연도" is stated as "데이터 보안법(2021)"), an English verb the lexicon does not know, or any
     English question when there is no lexicon to read it with.
     """
     text = unicodedata.normalize("NFKC", question)
+    # A rank is stated against the others ranked ("미국에 이어 2번째"), seldom beside what
+    # the question ranks in, and an English cue ("What rank", "Which place") names no topic.
+    if kind_of(text) == RANK:
+        return ()
     if HANGUL_SYLLABLE.search(text):
         return _korean_focus(text)
     if not lexicon:

@@ -107,6 +107,7 @@ def test_states_rejects_an_unknown_kind():
     ("딥시크의 창업자는 누구인가?", ()),
     # A rank is stated against others, not beside the scope it ranks in.
     ("중국의 AI 기업 보유 수는 세계 몇 번째인가?", ()),
+    ("중국의 생성형 AI 특허 출원 순위는?", ()),
 ])
 def test_focus_of_a_korean_question(question, focus):
     assert focus_of(question) == focus
@@ -147,6 +148,9 @@ LEXICON = build_lexicon({"연봉": ("salary", "wage"), "탄소": ("carbon",),
     ("When was Baidu's Ernie Bot released to the public?", ("출시", "공개", "발표", "선보")),
     # "what year" asks for a date and names nothing it is of.
     ("In what year did China launch its 'Internet Plus' AI strategy?", ()),
+    # A rank's cue word is no topic, and a rank is stated against the others ranked.
+    ("What rank does China hold in generative AI patents?", ()),
+    ("Which place does China take in the number of AI companies?", ()),
 ])
 def test_focus_of_an_english_question_comes_from_the_lexicon(question, focus):
     assert focus_of(question, LEXICON) == focus
