@@ -56,7 +56,9 @@ _ENGLISH_CUES = (
 # (the figure's kind, not what it is of): "매개변수 수는 몇 개" asks of 매개변수.
 _FIGURE_NOUNS = frozenset((
     "수", "금액", "규모", "건수", "액수", "비중", "비율", "점유율", "시점", "연도", "날짜",
-    "기간", "시기", "정도", "기준", "약", "총", "각각", "매년", "전망치"))
+    "기간", "시기", "정도", "기준", "약", "총", "각각", "매년", "전망치",
+    # A currency is the figure's unit ("원화로 약 얼마"), like "dollars" in English.
+    "원화", "달러", "달러화", "위안", "위안화", "엔화", "유로"))
 _KOREAN_ASKING = frozenset(("얼마", "얼마나", "몇", "언제", "어느"))
 # Tags passed over on the way back from the cue to the noun it asks of: particles, bound
 # nouns, numbers, adverbs, punctuation.
@@ -90,7 +92,9 @@ _MONEY_VERB = re.compile(r"\bhow much (?:does|do|did|will|would|has|have) [\w'�
 # manner ("… approved in China?", "… released to the public?"). Unlike a noun, a verb has
 # many renderings, so one neither the table below nor the lexicon knows is not required.
 _ENGLISH_EVENT = re.compile(
-    r"^when (?:was|were|is|are) .+ ([a-z]+ed)(?: (?:in|by|at|on|to|for|from|with) [\w'’ -]+)?\W*$",
+    r"^when (?:was|were|is|are) .+ ([a-z]+ed)(?: (?:in|by|at|on|to|for|from|with) [\w'’ -]+)?\W*$"
+    # A law's entry into force: "When does the AI Act take effect?"
+    r"|^when (?:does|do|did|will) .+ (take effect|come into force|enter into force)\W*$",
     re.IGNORECASE)
 # The reports' verbal nouns for the events questions ask the date of. The glosses the LLM
 # gave the reports' nouns miss most of them ("launched" glosses nothing, "approved" 확정).
@@ -99,6 +103,9 @@ _EVENTS: dict[str, tuple[str, ...]] = {
     "released": ("출시", "공개", "발표", "선보"),
     "unveiled": ("공개", "발표", "선보"),
     "founded": ("설립", "창립", "창업"),
+    "take effect": ("시행", "발효"),
+    "come into force": ("시행", "발효"),
+    "enter into force": ("시행", "발효"),
     "established": ("설립", "수립", "구축", "출범", "구성"),
     "approved": ("승인", "허가", "통과", "비준"),
     "adopted": ("채택", "도입"),
@@ -185,7 +192,7 @@ def focus_of(question: str, lexicon: Lexicon | None = None) -> tuple[str, ...]:
         return ()
     event = _ENGLISH_EVENT.search(text)
     if event:
-        verb = event[1].lower()
+        verb = " ".join((event[1] or event[2]).lower().split())
         return _EVENTS[verb] if verb in _EVENTS else lexicon.glosses(verb)
     money = _MONEY_VERB.search(text)
     if money:
@@ -206,7 +213,12 @@ def _english_focus(words: str, lexicon: Lexicon) -> tuple[str, ...]:
     for word in re.findall(r"[A-Za-z][A-Za-z'’-]*", words):
         if word.lower() in _ENGLISH_FIGURE_WORDS or is_stop_word(word):
             continue
-        found.extend(lexicon.glosses(word) or (_singular(word),))
+        glossed = lexicon.glosses(word)
+        if not glossed and "-" in word:
+            # A compound is glossed through its head, its last part: "high-performance"
+            # through "performance" (성능, in 고성능).
+            glossed = lexicon.glosses(word.rsplit("-", 1)[1])
+        found.extend(glossed or (_singular(word),))
     return tuple(dict.fromkeys(found))
 
 

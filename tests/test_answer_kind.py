@@ -108,12 +108,14 @@ def test_states_rejects_an_unknown_kind():
     # A rank is stated against others, not beside the scope it ranks in.
     ("중국의 AI 기업 보유 수는 세계 몇 번째인가?", ()),
     ("중국의 생성형 AI 특허 출원 순위는?", ()),
+    # A currency is the figure's unit, not what it is of.
+    ("딥시크가 V3 모델 개발에 들인 비용은 원화로 약 얼마인가?", ("비용",)),
 ])
 def test_focus_of_a_korean_question(question, focus):
     assert focus_of(question) == focus
 
 
-LEXICON = build_lexicon({"연봉": ("salary", "wage"), "탄소": ("carbon",),
+LEXICON = build_lexicon({"연봉": ("salary", "wage"), "탄소": ("carbon",), "성능": ("performance",),
                          "사용자": ("user",), "연도": ("year",), "세금": ("tax",),
                          "비용": ("cost", "expense"), "투자": ("investment",),
                          "설립": ("founding", "establishment")})
@@ -151,6 +153,12 @@ LEXICON = build_lexicon({"연봉": ("salary", "wage"), "탄소": ("carbon",),
     # A rank's cue word is no topic, and a rank is stated against the others ranked.
     ("What rank does China hold in generative AI patents?", ()),
     ("Which place does China take in the number of AI companies?", ()),
+    # A compound the lexicon does not know is glossed through its head.
+    ("How many high-performance computing nodes does Shanghai plan to have?",
+     ("성능", "computing", "node")),
+    ("What is China's self-sufficiency rate for AI chips?", ("self-sufficiency",)),
+    # A law's entry into force.
+    ("When does China's AI Promotion Law take effect?", ("시행", "발효")),
 ])
 def test_focus_of_an_english_question_comes_from_the_lexicon(question, focus):
     assert focus_of(question, LEXICON) == focus
