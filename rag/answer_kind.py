@@ -240,8 +240,9 @@ def _korean_focus(text: str) -> tuple[str, ...]:
         cue = figure[-1]
     else:
         return ()
-    # "세계 몇 번째" asks for a rank, which a report states against others ("미국에 이어
-    # 2번째"), seldom beside the scope (세계) the question ranks in.
+    # A rank question ("세계 몇 번째") has no focus (focus_of); "몇 위권" and "몇 번" are read
+    # as numbers, but also place or count against others ("10위권 내에 대거 포함"), seldom
+    # beside the scope (세계) the question ranks in.
     if tokens[cue][0] == "몇" and cue + 1 < len(tokens) and tokens[cue + 1][0] in ("번", "위"):
         return ()
     # "언제 출시되었는가" asks the date of an event, named by the verbal noun after the cue.
