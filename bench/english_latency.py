@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from rag.config import Config
-from rag.evaluation import latency_summary, load_qa
+from rag.eval import latency_summary, load_qa
 from rag.llm import load_generator
 from rag.retrieval import Retriever
 from rag.translation import Translator

@@ -41,7 +41,7 @@ import numpy as np
 from rag.chunking import Chunk, chunk_document, split_sentences, token_counter
 from rag.config import Config
 from rag.corpus import read_corpus
-from rag.evaluation import latency_summary, load_qa
+from rag.eval import latency_summary, load_qa
 
 ROOT = Path(__file__).resolve().parent.parent
 EF_SEARCHES = (16, 32, 64, 128, 256)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from rag.config import Config
-from rag.evaluation import latency_summary, load_qa
+from rag.eval import latency_summary, load_qa
 from rag.indexing import build_index
 from rag.retrieval import Retriever
 

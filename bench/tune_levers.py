@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 from rag.config import Config
-from rag.evaluation import evaluate_retrieval, load_qa
+from rag.eval import load_qa
+from rag.eval.relevance import Judge
+from rag.eval.runner import evaluate_retrieval
 from rag.retrieval import Retriever
 
 SENTENCE = (0.0, 0.3, 0.5, 0.75)
@@ -29,7 +31,7 @@ def main() -> None:
     english = [i for i in items if i.lang == "en"]
     korean = [i for i in items if i.lang == "ko"]
     base = Retriever(Config.from_env(translate="on"))
-    texts = [c.text for c in base.index.chunks]
+    judge = Judge(base.index.chunks)
     print("| sentence weight | lexicon weight | translation weight | en R@1 | en R@5 | "
           "en MRR@10 | ko MRR@10 |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -40,9 +42,9 @@ def main() -> None:
         retriever = Retriever(config, index=base.index, embedder=base.embedder,
                               translator=base.translator)
         search = lambda q, r=retriever: r.search(q, k=10).hits  # noqa: E731
-        en = evaluate_retrieval(english, texts, search, "en")["overall"]
+        en = evaluate_retrieval(english, judge, search, "en")["overall"]
         if sentence not in korean_mrr:
-            korean_mrr[sentence] = evaluate_retrieval(korean, texts, search,
+            korean_mrr[sentence] = evaluate_retrieval(korean, judge, search,
                                                       "ko")["overall"]["mrr@10"]
         print(f"| {sentence} | {lexicon} | {translation} | {en['recall@1']:.3f} | "
               f"{en['recall@5']:.3f} | {en['mrr@10']:.3f} | {korean_mrr[sentence]:.3f} |",

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.embedding import load_embedder
-from rag.evaluation import evaluate_retrieval, load_qa
+from rag.eval import load_qa
+from rag.eval.relevance import Judge
+from rag.eval.runner import evaluate_retrieval
 from rag.indexing import build_index
 from rag.retrieval import Retriever
 
@@ -68,7 +70,7 @@ def main() -> None:
                     if mode != "hybrid" and (fusion, rrf_k, bm25_w) != (*FUSIONS[0][:2], 1.0):
                         continue
                     run = evaluate_retrieval(
-                        items, texts,
+                        items, Judge(retriever.index.chunks),
                         lambda q, r=retriever, m=mode: r.search(q, k=10, mode=m).hits, mode)
                     row = {"chunk_tokens": tokens, "overlap": overlap, "context": context,
                            "fusion": fusion, "rrf_k": rrf_k, "dense_w": dense_w,

@@ -31,6 +31,16 @@ _EPILOG = """examples:
 settings: every option also reads RAG_<NAME> (e.g. RAG_MODEL, RAG_CHUNK_TOKENS); see README."""
 
 
+_EVAL_EPILOG = """examples:
+  rag eval                                   the project's own set, every lever on and off
+  rag eval --mode extractive --report eval/reports/extractive
+  rag eval --qa KorQuAD_v1.0_dev.json --corpus-from-qa --mode extractive --no-ablations
+  rag eval --qa scifact/ --corpus-from-qa --no-ablations        a BEIR folder
+  rag eval --qa questions.csv --mode extractive                  question,answer columns
+  rag eval --mode extractive --holdout-docs 1                    unanswerables for free
+  rag eval --compare eval/reports/before eval/reports/after      did it help?"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -91,17 +101,38 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_ask)
 
     p = sub.add_parser("eval", parents=[common], help="measure retrieval and answers",
-                       description="Recall@k, MRR@10, nDCG@10 for each retriever and lever "
-                                   "side by side, and answer quality in extractive or llm mode, "
-                                   "by language and question type.")
-    p.add_argument("--qa", type=Path, default=Path("eval/qa.jsonl"), help="Q&A JSONL file")
+                       description="Recall@k, MRR@10, nDCG@10 (trec_eval) for each retriever "
+                                   "and lever side by side, budgeted recall, and answer quality "
+                                   "(answer contains, exact match, F1, abstention, calibration) "
+                                   "in extractive or llm mode, by language and question type. "
+                                   "Reads the project's JSONL, SQuAD/KorQuAD JSON, BEIR folders "
+                                   "and CSV/JSONL with question and answer(s).",
+                       epilog=_EVAL_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--qa", type=Path, default=Path("eval/qa.jsonl"),
+                   help="test set: JSONL, SQuAD JSON, CSV or a BEIR folder (default: %(default)s)")
+    p.add_argument("--format", choices=("own", "squad", "beir", "simple"),
+                   help="the test set's format (default: detected)")
+    p.add_argument("--corpus-from-qa", action="store_true",
+                   help="write the set's own documents (SQuAD articles, BEIR corpus) into a "
+                        "corpus folder and index them first")
+    p.add_argument("--corpus", type=Path,
+                   help="with --corpus-from-qa: the folder to write them to (default: the cache)")
     p.add_argument("--mode", choices=("retrieval", "extractive", "llm"), default="retrieval")
     p.add_argument("--lang", help="only questions of this language (ko or en)")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--holdout-docs", type=int, default=0, metavar="N",
+                   help="also ask the questions of N documents of an index without them; "
+                        "they must abstain (needs --mode extractive or llm)")
+    p.add_argument("--seed", type=int, default=0, help="seed for --holdout-docs and --compare")
     p.add_argument("--no-ablations", action="store_true",
                    help="only the default configuration, not the ablation table")
+    p.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"),
+                   help="paired significance test between two runs (metrics.json files or "
+                        "--report folders); nothing is evaluated")
     p.add_argument("--json", action="store_true", help="print the metrics object as JSON")
     p.add_argument("--report", type=Path, metavar="DIR",
-                   help="write report.md, metrics.json and plots into DIR")
+                   help="write report.md/.html, metrics.json, TREC qrels and runs, plots into DIR")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(handler=_cmd_eval)
 
     p = sub.add_parser("serve", parents=[common], help="serve the chat UI in the browser",
@@ -224,17 +255,40 @@ def _print_answer(answer: Any) -> None:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from .experiments import run_evaluation
-    from .report import answer_table, latency_table, retrieval_table, write_report
-    from .retrieval import Retriever
+    from .eval.compare import compare_runs, load_run
+    from .eval.report import (
+        answer_table,
+        comparison_table,
+        latency_table,
+        retrieval_table,
+    )
+    from .eval.runner import run_evaluation
 
+    if args.compare:
+        comparison = compare_runs(load_run(args.compare[0]), load_run(args.compare[1]),
+                                  seed=args.seed)
+        if args.json:
+            _print_json(comparison)
+        else:
+            print("\n".join(comparison_table(comparison)))
+        return 0
+    if args.limit is not None and args.limit < 1:
+        raise QueryError(f"--limit must be at least 1, not {args.limit}")
+    if args.holdout_docs < 0:
+        raise QueryError(f"--holdout-docs must be 0 or more, not {args.holdout_docs}")
+    if args.corpus and not args.corpus_from_qa:
+        raise QueryError("--corpus is where --corpus-from-qa writes a set's documents; the "
+                         "index to evaluate is chosen with --index")
     config = _config(args)
-    result = run_evaluation(config, args.qa, args.mode, args.lang, not args.no_ablations)
+    result = run_evaluation(
+        config, args.qa, args.mode, args.lang, not args.no_ablations,
+        corpus_from_qa=args.corpus_from_qa, corpus_dir=args.corpus, index_dir=args.index,
+        fmt=args.format, holdout_docs=args.holdout_docs, seed=args.seed, limit=args.limit,
+        progress=not args.no_progress, report_dir=args.report)
     if args.report:
-        path = write_report(result, args.report, Retriever(config).index)
-        print(f"report written to {path}", file=sys.stderr)
+        print(f"report written to {result['report']}", file=sys.stderr)
     if args.json:
-        _print_json({k: v for k, v in result.items()})
+        _print_json(result)
         return 0
     print("\n".join(retrieval_table(result)))
     if result["answers"]:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from rag.config import Config
-from rag.evaluation import evaluate_retrieval, load_qa
+from rag.eval import load_qa
+from rag.eval.relevance import Judge
+from rag.eval.runner import evaluate_retrieval
 from rag.indexing import build_index
 from rag.retrieval import Retriever
 
@@ -44,9 +46,8 @@ def test_every_chunk_fits_the_citation_budget(retriever: Retriever) -> None:
 
 def test_korean_hybrid_retrieval_meets_the_goal(retriever: Retriever) -> None:
     items = [i for i in load_qa(ROOT / "eval" / "qa.jsonl") if i.lang == "ko"]
-    texts = [c.text for c in retriever.index.chunks]
-    run = evaluate_retrieval(items, texts, lambda q: [
-        h.text for h in retriever.search(q, k=10).hits], "hybrid")
+    run = evaluate_retrieval(items, Judge(retriever.index.chunks),
+                             lambda q: retriever.search(q, k=10).hits, "hybrid")
     overall = run["overall"]
     assert run["n"] >= 60
     assert overall["recall@1"] >= 0.85, overall
@@ -56,10 +57,10 @@ def test_korean_hybrid_retrieval_meets_the_goal(retriever: Retriever) -> None:
 
 def test_hybrid_beats_each_retriever_alone_on_korean(retriever: Retriever) -> None:
     items = [i for i in load_qa(ROOT / "eval" / "qa.jsonl") if i.lang == "ko"]
-    texts = [c.text for c in retriever.index.chunks]
+    judge = Judge(retriever.index.chunks)
     mrr = {
-        mode: evaluate_retrieval(items, texts, lambda q, m=mode: [
-            h.text for h in retriever.search(q, k=10, mode=m).hits], mode)["overall"]["mrr@10"]
+        mode: evaluate_retrieval(items, judge, lambda q, m=mode: retriever.search(
+            q, k=10, mode=m).hits, mode)["overall"]["mrr@10"]
         for mode in ("dense", "bm25", "hybrid")
     }
     assert mrr["hybrid"] >= mrr["dense"], mrr
@@ -81,8 +82,8 @@ def test_cli_search_json_with_the_real_model(real_index: Config) -> None:
 def test_eval_matches_a_recomputation_from_search_batch(real_index: Config, tmp_path: Path
                                                         ) -> None:
     """`rag eval` numbers equal recall/MRR recomputed by hand from `rag search --batch`."""
-    from rag.evaluation import normalize
-    from rag.experiments import run_evaluation
+    from rag.eval.relevance import normalize
+    from rag.eval.runner import run_evaluation
 
     config = real_index.replace(translate="off")
     qa = ROOT / "eval" / "qa.jsonl"

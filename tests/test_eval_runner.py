@@ -8,14 +8,15 @@ import pytest
 
 from rag.config import Config
 from rag.errors import QueryError
-from rag.evaluation import (
-    QAItem,
-    answer_contains,
+from rag.eval.dataset import QAItem
+from rag.eval.metrics import answer_contains, token_f1
+from rag.eval.runner import (
+    ablations,
     citation_correct,
     evaluate_answers,
-    token_f1,
+    run_evaluation,
+    summary_rows,
 )
-from rag.experiments import ablations, run_evaluation, summary_rows
 from rag.retrieval import Retriever
 
 # --- answer metrics -------------------------------------------------------------------
@@ -105,6 +106,10 @@ def test_evaluate_answers_aggregates_by_hand():
     assert result["by_lang"]["ko"] == {
         "n_answerable": 2,
         "answer_contains": 0.5,        # a1 yes, a2 abstained
+        "exact_match": 0.0,            # a1's answer is a sentence, not the span
+        # a1 by characters, spaces dropped: 딥시크는560만달러를투자했다 (15) against
+        # 560만달러 (6): P 6/15, R 1, F1 4/7; a2 abstained: 0. Mean 2/7.
+        "char_f1": 0.2857,
         # a1: predicted 딥시크 560 만 달러 투자 (5) vs 560 만 달러 (3): P 3/5, R 1, F1 0.75;
         # a2 abstained: 0. Mean 0.375.
         "token_f1": 0.375,
@@ -115,21 +120,29 @@ def test_evaluate_answers_aggregates_by_hand():
         "n_unanswerable": 1,
         "abstention_recall": 1.0,      # u1 abstained
         "abstention_precision": 0.5,   # of the abstentions a2, u1 only u1 was right
+        "n_holdout": 0, "holdout_abstention": None,
     }
     assert result["by_lang"]["en"] == {
-        "n_answerable": 0, "answer_contains": None, "token_f1": None,
-        "citation_precision": None, "citations": 0, "false_abstention": None,
-        "n_unanswerable": 1,
+        "n_answerable": 0, "answer_contains": None, "exact_match": None, "char_f1": None,
+        "token_f1": None, "citation_precision": None, "citations": 0,
+        "false_abstention": None, "n_unanswerable": 1,
         "abstention_recall": 0.0,      # u2 answered
         "abstention_precision": None,  # no English abstention
+        "n_holdout": 0, "holdout_abstention": None,
     }
+    # The scripted answers report no evidence coverage: nothing to calibrate.
+    assert result["calibration"] is None
     rows = {r["id"]: r for r in result["per_query"]}
     assert rows["a1"]["citations_correct"] == [True, False, True]
     assert rows["a1"]["cited"] == ["c1", "c2", "c3"]
     assert rows["a2"] == {"id": "a2", "lang": "ko", "type": "number", "answerable": True,
-                          "abstained": True, "answer": "보고서에서 근거를 찾지 못했습니다.",
-                          "cited": [], "closest": ["c4"], "contains": False, "f1": 0.0,
+                          "abstained": True, "correct_abstention": False,
+                          "answer": "보고서에서 근거를 찾지 못했습니다.",
+                          "cited": [], "closest": ["c4"], "coverage": None,
+                          "contains": False, "f1": 0.0, "char_f1": 0.0, "exact_match": 0.0,
                           "citations_correct": []}
+    assert rows["u1"]["correct_abstention"] is True
+    assert rows["u2"]["correct_abstention"] is False
     assert "contains" not in rows["u2"]
     latency = result["latency_ms"]
     assert list(latency) == ["answer", "retrieval", "total", "translation"]
@@ -245,7 +258,7 @@ def test_default_recall_at_5_matches_an_independent_count(config, retrieval_run)
         texts = [h.text for h in retriever.search(row["question"], k=10).hits]
         ranks = [i for i, t in enumerate(texts, 1) if normal(row["evidence"]) in normal(t)]
         found[row["id"]] = ranks[0] if ranks else None
-    default = retrieval_run["retrieval"][-1]
+    default = next(r for r in retrieval_run["retrieval"] if r["label"] == "default")
     recall5 = {q: float(r is not None and r <= 5) for q, r in found.items()}
     mrr = {q: 1 / r if r else 0.0 for q, r in found.items()}
     per_query = {r["id"]: r for r in default["per_query"]}
@@ -311,11 +324,11 @@ class DictionaryLLM:
 
 
 def test_run_with_an_llm_adds_the_translation_ablation(config, qa_path, tmp_path, monkeypatch):
-    import rag.experiments
+    import rag.eval.runner
     import rag.llm
 
     fake = DictionaryLLM()
-    monkeypatch.setattr(rag.experiments, "llm_available", lambda c: (True, "fake"))
+    monkeypatch.setattr(rag.eval.runner, "llm_available", lambda c: (True, "fake"))
     monkeypatch.setattr(rag.llm, "llm_available", lambda c: (True, "fake"))
     monkeypatch.setattr(rag.llm, "load_generator", lambda c, role="answer": fake)
     result = run_evaluation(config.replace(translate="auto", cache_dir=tmp_path / "cache"),
