@@ -22,7 +22,7 @@ def read_beir(folder: Path, split: str | None = None) -> EvalSet:
     judged: dict[str, list[tuple[str, int]]] = defaultdict(list)
     rows = list(csv.reader(read_text(qrels_file).splitlines(), delimiter="\t"))
     for number, row in enumerate(rows, 1):
-        if number == 1 and row and not row[-1].lstrip("-").isdigit():
+        if number == 1 and len(row) >= 3 and not row[-1].lstrip("-").isdigit():
             continue  # the header: query-id, corpus-id, score
         if len(row) < 3 or not row[-1].lstrip("-").isdigit():
             raise QueryError(f"{qrels_file}:{number} is not 'query-id<TAB>corpus-id<TAB>score'")
