@@ -249,3 +249,12 @@ def test_bad_eval_flags_are_one_line_errors(cli_env, capsys, argv, message):
     code = main(["eval", "--qa", str(cli_env), *argv])
     err = capsys.readouterr().err
     assert code == 1 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_progress_goes_to_stderr_and_json_stays_clean(cli_env, capsys):
+    code = main(["eval", "--qa", str(cli_env), "--corpus-from-qa", "--mode", "extractive",
+                 "--no-ablations", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert json.loads(out)["n_questions"] == 6
+    assert "retrieval default" in err and "answers extractive" in err

@@ -13,9 +13,10 @@ import os
 import platform
 import re
 import resource
+import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,7 +184,7 @@ def run_evaluation(config: Config, qa_path: Path, mode: str = "retrieval",
         runs.append(evaluate_retrieval(
             items, judge,
             lambda q, r=retriever, m=ablation.mode: r.search(q, k=k, mode=m).hits,
-            ablation.label, qrels))
+            ablation.label, qrels, progress))
     answers = None
     asked = [(item, base) for item in items]
     if mode != "retrieval":
@@ -198,7 +199,7 @@ def run_evaluation(config: Config, qa_path: Path, mode: str = "retrieval",
         answers = evaluate_answers(
             [item for item, _ in asked],
             lambda item: answer_question(retriever_of[item.id], item.question, mode).to_dict(),
-            mode)
+            mode, progress)
         if holdout:
             answers["holdout"] = {"doc_ids": list(holdout.doc_ids), "seed": seed,
                                   "questions": len(holdout.items)}
@@ -223,7 +224,7 @@ def run_evaluation(config: Config, qa_path: Path, mode: str = "retrieval",
 
 def evaluate_retrieval(items: Sequence[QAItem], judge: Judge,
                        search: Callable[[str], Sequence[Any]], label: str,
-                       qrels: Qrels | None = None) -> dict[str, Any]:
+                       qrels: Qrels | None = None, progress: bool = False) -> dict[str, Any]:
     """Metrics of one retrieval configuration over the answerable items; `search`
     returns the hits in rank order (`qrels`: the items' judgments, when already made)."""
     qrels = judge.qrels(items) if qrels is None else qrels
@@ -231,9 +232,7 @@ def evaluate_retrieval(items: Sequence[QAItem], judge: Judge,
     run: Run = {}
     latencies = []
     budgets = []
-    for item in items:
-        if not item.answerable:
-            continue
+    for item in _bar([i for i in items if i.answerable], f"retrieval {label}", progress):
         t0 = time.perf_counter()
         found = list(search(item.question))
         latencies.append((time.perf_counter() - t0) * 1000)
@@ -284,11 +283,11 @@ def citation_correct(passage: str, item: QAItem) -> bool:
 
 
 def evaluate_answers(items: Sequence[QAItem], answer: Callable[[QAItem], dict[str, Any]],
-                     label: str) -> dict[str, Any]:
+                     label: str, progress: bool = False) -> dict[str, Any]:
     """Answer metrics over `items`; `answer(item)` returns an Answer.to_dict()."""
     per_query = []
     stages: dict[str, list[float]] = defaultdict(list)
-    for item in items:
+    for item in _bar(items, f"answers {label}", progress):
         t0 = time.perf_counter()
         result = answer(item)
         total = (time.perf_counter() - t0) * 1000
@@ -365,6 +364,16 @@ def summary_rows(result: dict[str, Any]) -> Sequence[dict[str, Any]]:
             rows.append({"run": run["label"], "lang": lang, **m,
                          "p50_ms": run["latency_ms"].get("p50")})
     return rows
+
+
+def _bar(items: Sequence[QAItem], desc: str, enabled: bool) -> Iterable[QAItem]:
+    """`items`, with a progress bar on stderr when asked (thousands of questions take
+    minutes)."""
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="question", file=sys.stderr, leave=False)
 
 
 def _variant(base: Retriever, config: Config) -> Retriever:
