@@ -258,3 +258,45 @@ def test_progress_goes_to_stderr_and_json_stays_clean(cli_env, capsys):
     assert code == 0
     assert json.loads(out)["n_questions"] == 6
     assert "retrieval default" in err and "answers extractive" in err
+
+
+def test_golden_three_questions_scored_by_hand(squad_run):
+    """The SQuAD fixture's real index and judgments, with rankings written out by hand so
+    every number can be worked out on paper:
+
+    - c1 finds its span's chunk first: R@1 1, RR 1, nDCG 1.
+    - b1 finds the decoy first, its span's chunk second: R@1 0, R@3 1, RR 1/2,
+      nDCG 1/log2(3) = 0.63093.
+    - h1 finds only the decoy, which holds the answer string 온돌 but not the span: 0.
+
+    Means: R@1 1/3, R@3 2/3, MRR 1/2, nDCG (1 + 0.63093) / 3 = 0.54364.
+    """
+    from rag.eval.dataset import load_eval_set
+    from rag.eval.materialize import resolve_items
+    from rag.eval.relevance import Judge
+    from rag.eval.runner import evaluate_retrieval
+
+    retriever = Retriever(make_config_for(squad_run))
+    index = retriever.index
+    eval_set = load_eval_set(Path(squad_run["qa"]))
+    ids = write_corpus(eval_set, Path(squad_run["corpus"]))  # the same files again
+    items, _ = resolve_items(eval_set, ids, index.documents)
+    chosen = [i for i in items if i.id in ("c1", "b1", "h1")]
+    judge = Judge(index.chunks)
+    qrels = judge.qrels(chosen)
+    assert all(len(qrels[q]) == 1 for q in qrels)  # short articles: one chunk each
+    by_id = {c.chunk_id: c for c in index.chunks}
+    decoy = next(c for c in index.chunks if c.doc_id == "난방의-역사")
+    assert "온돌" in decoy.text
+    ranking = {"c1": [*qrels["c1"]], "b1": [decoy.chunk_id, *qrels["b1"]],
+               "h1": [decoy.chunk_id]}
+    question_of = {i.question: i.id for i in chosen}
+    result = evaluate_retrieval(
+        chosen, judge, lambda q: [by_id[u] for u in ranking[question_of[q]]], "golden")
+    overall = result["overall"]
+    assert overall["recall@1"] == pytest.approx(1 / 3, abs=1e-4)
+    assert overall["recall@3"] == pytest.approx(2 / 3, abs=1e-4)
+    assert overall["mrr@10"] == 0.5
+    assert overall["ndcg@10"] == pytest.approx((1 + 0.6309298) / 3, abs=1e-4)
+    rows = {r["id"]: r for r in result["per_query"]}
+    assert rows["h1"]["recall@10"] == 0.0 and rows["h1"]["n_relevant"] == 1
