@@ -29,7 +29,9 @@ def detect_language(text: str) -> str:
     english_words = sum(
         1 for w in words
         if (core := re.sub(r"[^A-Za-z'-]", "", w)) and core == re.sub(r"[^A-Za-z'-]", "", w)
-        and not _HANGUL.search(w) and (core[0].islower() or core.lower() in _QUESTION_WORDS)
+        # A figure's unit ("2m", "5kg", "n + 0.5") is no English word.
+        and not _HANGUL.search(w) and not re.search(r"\d", w) and len(core) > 1
+        and (core[0].islower() or core.lower() in _QUESTION_WORDS)
     )
     if english_words == 0:
         return "ko" if hangul_words or not re.search(r"[A-Za-z]", text) else "en"
@@ -37,5 +39,20 @@ def detect_language(text: str) -> str:
 
 
 def reply_language(text: str) -> str:
-    """The language an answer to `text` should be written in ("ko" or "en")."""
-    return "ko" if detect_language(text) == "ko" else "en"
+    """The language an answer to `text` should be written in ("ko" or "en").
+
+    A question mixing both is Korean when it ends in a Korean word and does not open with
+    an English question word: Korean puts its predicate (…인가?, …누구인가요?) last, so
+    "blues in the night을 부른 가수는?" is Korean, while English opens with its question
+    word and may still end on a Korean name ("Who founded 딥시크?").
+    """
+    language = detect_language(text)
+    if language != "mixed":
+        return language
+    unquoted = _QUOTED.sub(" ", text)
+    words = [w for w in unquoted.split() if re.search(r"[A-Za-z\uac00-\ud7a3]", w)]
+    if not words:
+        return "en"
+    opening = re.sub(r"[^A-Za-z]", "", words[0]).lower()
+    ends_korean = bool(_HANGUL.search(words[-1]))
+    return "ko" if ends_korean and opening not in _QUESTION_WORDS else "en"

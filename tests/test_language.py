@@ -37,6 +37,16 @@ def test_korean_and_english_grammar_together_is_mixed(question):
     assert detect_language(question) == "mixed"
 
 
+@pytest.mark.parametrize("question", [
+    "높이뛰기에서 처음 2m 기록을 세운 나이는?",        # a unit glued to a figure
+    "색차 신호가 n + 0.5의 곱으로 결정되는 이유는?",   # a variable in a formula
+    "o1-mini 모델의 출시일은 언제인가?",               # a model id with a digit
+    "배터리 용량이 5kWh인 차량은?",
+])
+def test_units_and_ids_in_korean_are_not_english_words(question):
+    assert detect_language(question) == "ko"
+
+
 def test_text_without_letters_counts_as_korean():
     # Nothing English in it: numbers alone do not make an English question.
     assert detect_language("2025") == "ko"
@@ -45,7 +55,13 @@ def test_text_without_letters_counts_as_korean():
 @pytest.mark.parametrize(("question", "reply"), [
     ("딥시크(DeepSeek)가 V3 개발에 쓴 비용은?", "ko"),
     ("How much did DeepSeek spend on V3?", "en"),
-    ("DeepSeek V3 비용은 how much?", "en"),  # a mixed question is answered in English
+    ("DeepSeek V3 비용은 how much?", "en"),  # ends in English: answered in English
+    ("what is 딥시크의 투자 금액?", "en"),     # opens with an English question word
+    ("Who founded 삼성전자?", "en"),           # an English question ending on a Korean name
+    # Korean grammar around English titles: the predicate comes last, in Korean.
+    ("blues in the night 을 부른 가수가 누구인가요?", "ko"),
+    ("2008년 When I Grow Up이 차트에서 차지한 등수는?", "ko"),
+    ("전설적인 기타 테크닉으로 King of the Blues란 타이틀을 얻은 인물은?", "ko"),
 ])
 def test_reply_language(question, reply):
     assert reply_language(question) == reply

@@ -131,10 +131,15 @@ def prepare(config: Config, qa_path: Path, corpus_from_qa: bool = False,
     home = corpus_home(config, qa_path)
     config = config.replace(corpus_dir=corpus_dir or home / "corpus",
                             index_dir=index_dir or home / "index")
-    if config.lexicon == "auto" and all(i.lang == "ko" for i in eval_set.items):
+    english = sum(1 for i in eval_set.items if i.lang == "en")
+    if config.lexicon == "auto" and not english:
         # Glossing serves English questions only; a Korean set would wait for it for nothing.
         config = config.replace(lexicon="off")
         notes.append("lexicon off: every question is Korean, so the vocabulary was not glossed")
+    elif config.lexicon != "off":
+        log.info("%d English question(s): the set's vocabulary is glossed with the local LLM "
+                 "first when one is installed (slow for a large set; RAG_LEXICON=off skips it)",
+                 english)
     ids = write_corpus(eval_set, config.corpus_dir)
     report = build_index(config, progress=progress)
     notes.append(f"indexed {len(ids)} documents into {config.index_dir}: {report.chunks} "
