@@ -266,7 +266,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     if args.compare:
         comparison = compare_runs(load_run(args.compare[0]), load_run(args.compare[1]),
-                                  seed=args.seed)
+                                  seed=args.seed, names=tuple(map(str, args.compare)))
         if args.json:
             _print_json(comparison)
         else:

@@ -238,6 +238,7 @@ def test_one_command_from_a_squad_file_to_a_report(cli_env, tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| metric | n | A | B | B − A | 95% CI | p | gained | lost |" in table
     assert "| recall@5 | 4 | " in table
+    assert table.startswith("A: out  B: out  (paired randomization test")
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -222,3 +222,6 @@ def test_comparison_table_lists_p_values_and_flips():
         in rows
     assert "- recall@5 gained: q2" in rows
     assert "- in one run only: 1 questions" in rows
+    assert not any(r.startswith("Warning") for r in rows)
+    other = comparison_table({**comparison, "qa": ["a.jsonl", "b.json"]})
+    assert "Warning: the runs evaluated different test sets (a.jsonl, b.json)" in other[2]

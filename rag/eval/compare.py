@@ -57,9 +57,10 @@ def per_query(result: dict[str, Any], label: str = "default") -> dict[str, dict[
 
 
 def compare_runs(a: dict[str, Any], b: dict[str, Any], resamples: int = 10000,
-                 seed: int = 0) -> dict[str, Any]:
+                 seed: int = 0, names: tuple[str, str] | None = None) -> dict[str, Any]:
     """Per metric: mean of A and B on the shared questions, the difference, its bootstrap
-    interval, the randomization test's p-value, and the questions that flipped."""
+    interval, the randomization test's p-value, and the questions that flipped. `names`
+    label the runs (their paths); by default each run's test set names it."""
     values_a, values_b = per_query(a), per_query(b)
     metrics = []
     for metric in [m for m in values_a if m in values_b]:
@@ -80,7 +81,9 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any], resamples: int = 10000,
         metrics.append(row)
     only = sorted(set().union(*values_a.values()) ^ set().union(*values_b.values())) \
         if values_a and values_b else []
-    return {"a": a.get("qa"), "b": b.get("qa"), "resamples": resamples, "seed": seed,
+    name_a, name_b = names or (a.get("qa"), b.get("qa"))
+    return {"a": name_a, "b": name_b, "qa": [a.get("qa"), b.get("qa")],
+            "resamples": resamples, "seed": seed,
             "metrics": metrics, "unpaired_questions": only}
 
 

@@ -135,9 +135,13 @@ def latency_table(answers: dict[str, Any]) -> list[str]:
 def comparison_table(comparison: dict[str, Any]) -> list[str]:
     """`rag eval --compare`: one row per metric, then the questions that flipped."""
     rows = [f"A: {comparison['a']}  B: {comparison['b']}  (paired randomization test, "
-            f"{comparison['resamples']} resamples, seed {comparison['seed']})", "",
-            "| metric | n | A | B | B − A | 95% CI | p | gained | lost |",
-            "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
+            f"{comparison['resamples']} resamples, seed {comparison['seed']})", ""]
+    qa = comparison.get("qa") or []
+    if len(set(qa)) > 1:
+        rows += [f"Warning: the runs evaluated different test sets ({qa[0]}, {qa[1]}); only "
+                 "questions with the same id are paired.", ""]
+    rows += ["| metric | n | A | B | B − A | 95% CI | p | gained | lost |",
+             "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
     for m in comparison["metrics"]:
         rows.append(f"| {m['metric']} | {m['n']} | {m['a']:.3f} | {m['b']:.3f} | "
                     f"{m['difference']:+.3f} | [{m['ci95'][0]:+.3f}, {m['ci95'][1]:+.3f}] | "
