@@ -16,7 +16,7 @@ from rag.eval.metrics import (
     mean_metrics,
     score_runs,
 )
-from rag.eval.relevance import Judge, normalize, relevance
+from rag.eval.relevance import Judge, normalize
 from rag.eval.runner import evaluate_retrieval
 
 # A golden fixture computed by hand. Run order is rank order (scores fall with rank).
@@ -110,6 +110,14 @@ def test_normalize_nfkc_and_whitespace():
     assert normalize("Ａ\u3000Ｂ") == "A B"
 
 
+def evidence_judged(texts, evidence):
+    """Which of `texts`, as chunks of one document, the judge finds `evidence` in."""
+    item = QAItem("q", "ko", "질문?", "d", evidence, (), "fact")
+    chunks = chunks_of(texts)
+    judged = Judge(chunks).qrels([item])["q"]
+    return [c.chunk_id in judged for c in chunks]
+
+
 @pytest.mark.parametrize(("text", "evidence", "expected"), [
     ("중국의 특허 출원 수는 총 ３８，０００건으로", "총 38,000건", True),  # full-width digits
     ("생성형 AI\n특허   출원 수는", "생성형 AI 특허 출원", True),  # line break in the text
@@ -117,13 +125,13 @@ def test_normalize_nfkc_and_whitespace():
     ("총 38000건", "총 38,000건", False),  # commas are content
     ("특허 출원", "특허출원", False),  # spaces are collapsed, not removed
 ])
-def test_relevance(text, evidence, expected):
-    assert relevance([text], evidence) == [expected]
+def test_evidence_is_matched_after_nfkc_and_whitespace(text, evidence, expected):
+    assert evidence_judged([text], evidence) == [expected]
 
 
-def test_relevance_flags_each_text():
+def test_every_chunk_holding_the_evidence_is_relevant():
     texts = ["총 38,000건", "다른 문장", "38,000건 이상"]
-    assert relevance(texts, "38,000건") == [True, False, True]
+    assert evidence_judged(texts, "38,000건") == [True, False, True]
 
 
 def test_latency_summary_ten():

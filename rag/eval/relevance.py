@@ -25,12 +25,6 @@ def normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
-def relevance(texts: Sequence[str], evidence: str) -> list[bool]:
-    """Which of `texts` contain the evidence phrase."""
-    needle = normalize(evidence)
-    return [needle in normalize(t) for t in texts]
-
-
 @dataclass(frozen=True)
 class Passage:
     """What a judgment reads of a passage: where it lies and its text."""

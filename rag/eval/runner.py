@@ -361,16 +361,6 @@ def machine() -> dict[str, Any]:
             "load_1m": round(os.getloadavg()[0], 2)}
 
 
-def summary_rows(result: dict[str, Any]) -> Sequence[dict[str, Any]]:
-    """Flat rows of the ablation table: one per run and language."""
-    rows = []
-    for run in result["retrieval"]:
-        for lang, m in run["by_lang"].items():
-            rows.append({"run": run["label"], "lang": lang, **m,
-                         "p50_ms": run["latency_ms"].get("p50")})
-    return rows
-
-
 def _bar(items: Sequence[QAItem], desc: str, enabled: bool) -> Iterable[QAItem]:
     """`items`, with a progress bar on stderr when asked (thousands of questions take
     minutes)."""
