@@ -13,7 +13,7 @@ pytrec_eval and counts the questions whose numbers differ from the report's (0 e
 The SQuAD file, corpus, index and report go to --work (default /tmp/rag-squad-eval), never
 into the repository.
 
-    .venv/bin/python bench/squad_eval.py --articles 20          # ≈ 3 minutes on 2 cores
+    .venv/bin/python bench/squad_eval.py --articles 20          # about 2 minutes on 2 cores
     .venv/bin/python bench/squad_eval.py --out docs/squad_eval.json   # all 126 articles
     .venv/bin/python bench/squad_eval.py --rescore /tmp/rag-squad-eval/report
 
