@@ -141,6 +141,9 @@ def main() -> None:
     if args.rescore:
         sys.stdout.write(json.dumps(rescore(args.rescore), indent=2) + "\n")
         return
+    if not (args.korquad / "articles.jsonl").is_file():
+        raise SystemExit(f"no KorQuAD dev set in {args.korquad} (articles.jsonl, "
+                         "questions.jsonl); give its folder with --korquad")
     squad = args.work / "korquad-dev.json"
     load_before = os.getloadavg()[0]
     size = korquad_to_squad(args.korquad, squad, args.articles)
