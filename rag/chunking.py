@@ -16,17 +16,30 @@ _MAX_PATH_ITEM = 40
 
 # The heading of a report's reference list.
 _REFERENCES = r"(?:참고\s*문헌|References|Bibliography)"
-# Heading levels: 1 = chapter, 2 = section, 3 = topic bullet or table/figure caption.
+# Heading levels, outermost first: a heading closes every open section at its level or
+# deeper. Chapters and sections are numbered as Korean reports number them (Ⅰ., 1, 1.,
+# 제1장, 1.1, 1.1.1, 가.) or marked as Markdown marks them (# … ######); a topic bullet
+# (□) opens a section but is content itself; a table's caption heads only its rows.
+CHAPTER, SECTION, TOPIC, CAPTION = 10, 20, 30, 40
 _HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
-    (1, re.compile(r"^[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+\s*[.．]\s*\S.{0,60}$")),
-    (1, re.compile(r"^[IVX]{1,4}\.\s+\S.{0,60}$")),
-    (1, re.compile(r"^\d{1,2}\s+[^\s\d.)].{0,38}$")),
-    (1, re.compile(rf"^{_REFERENCES}\s*$", re.IGNORECASE)),
-    (1, re.compile(r"^\[[^\]\d]{2,40}\]$")),
-    (2, re.compile(r"^(Phase|Stage|단계)\s*\d+\s*[:.].{0,80}$", re.IGNORECASE)),
-    (2, re.compile(r"^\d{1,2}\.\s+\S.{0,48}$")),
-    (2, re.compile(r"^제\s*\d+\s*[장절]\s.{0,60}$")),
-    (3, re.compile(r"^□\s*\S")),
+    (CHAPTER, re.compile(r"^[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+\s*[.．]\s*\S.{0,60}$")),
+    (CHAPTER, re.compile(r"^[IVX]{1,4}\.\s+\S.{0,60}$")),
+    (CHAPTER, re.compile(r"^\d{1,2}\s+[^\s\d.)].{0,38}$")),
+    (CHAPTER, re.compile(rf"^{_REFERENCES}\s*$", re.IGNORECASE)),
+    (CHAPTER, re.compile(r"^\[[^\]\d]{2,40}\]$")),
+    (CHAPTER, re.compile(r"^#\s+\S.{0,80}$")),
+    (SECTION, re.compile(r"^(Phase|Stage|단계)\s*\d+\s*[:.].{0,80}$", re.IGNORECASE)),
+    (SECTION, re.compile(r"^\d{1,2}\.\s+\S.{0,48}$")),
+    (SECTION, re.compile(r"^제\s*\d+\s*[장절]\s.{0,60}$")),
+    (SECTION, re.compile(r"^##\s+\S.{0,80}$")),
+    (SECTION + 2, re.compile(r"^\d{1,2}\.\d{1,2}\.?\s+\S.{0,48}$")),
+    (SECTION + 2, re.compile(r"^###\s+\S.{0,80}$")),
+    (SECTION + 4, re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}\.?\s+\S.{0,48}$")),
+    (SECTION + 4, re.compile(r"^####\s+\S.{0,80}$")),
+    # 가. 나. 다. …: the Korean alphabet's order numbers the items under a section.
+    (SECTION + 6, re.compile(r"^[가나다라마바사아자차카타파하]\.\s+\S.{0,48}$")),
+    (SECTION + 6, re.compile(r"^#{5,6}\s+\S.{0,80}$")),
+    (TOPIC, re.compile(r"^□\s*\S")),
 )
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _CAPTION = re.compile(r"^(?:[<〈]\s*(표|그림)\s*\d+\s*[>〉]|\[(표|그림)\s*\d+\])")
@@ -171,8 +184,8 @@ def _split_units(text: str, max_tokens: int, count) -> Iterator[_Unit]:
                 # it is a sentence of its own ("<표 2> 중국 주요 3개 도시 AI 개발 전략").
                 yield _Unit(start, end, tuple(p for _, p in path), False)
                 continue
-            level = 4
-        elif level is None and path and path[-1][0] == 4 and "\t" not in line:
+            level = CAPTION
+        elif level is None and path and path[-1][0] == CAPTION and "\t" not in line:
             # Only a table's rows (tab-separated) carry its caption; a caption
             # of an image has no text under it, so the next line leaves it.
             path.pop()
@@ -180,9 +193,9 @@ def _split_units(text: str, max_tokens: int, count) -> Iterator[_Unit]:
             while path and path[-1][0] >= level:
                 path.pop()
             path.append((level, _shorten(stripped)))
-            # A topic bullet (level 3) opens a section but is itself content, and so is
-            # a heading too long for one chunk: both are split like body text.
-            if level != 3 and count(stripped) <= max_tokens:
+            # A topic bullet opens a section but is itself content, and so is a heading
+            # too long for one chunk: both are split like body text.
+            if level != TOPIC and count(stripped) <= max_tokens:
                 yield _Unit(start, end, tuple(p for _, p in path), True)
                 continue
         current = tuple(p for _, p in path)
@@ -204,14 +217,15 @@ def _heading_level(line: str) -> int | None:
         return None
     for level, pattern in _HEADINGS:
         if pattern.match(line):
-            if level < 3 and _SENTENCE_END.search(line):
+            if level < TOPIC and _SENTENCE_END.search(line):
                 return None
             return level
     return None
 
 
 def _shorten(heading: str) -> str:
-    heading = re.sub(r"\s+", " ", heading)
+    # A Markdown heading's marks say its level, which the path already shows.
+    heading = re.sub(r"\s+", " ", re.sub(r"^#{1,6}\s+", "", heading))
     return heading if len(heading) <= _MAX_PATH_ITEM else heading[: _MAX_PATH_ITEM - 1] + "…"
 
 

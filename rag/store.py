@@ -35,7 +35,7 @@ from .corpus import Document
 from .dense import DenseIndex
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 # Bump when tokenize_korean changes, so old BM25 files are not silently mixed with new terms.
 BM25_TOKENIZER = "kiwipiepy-morphemes-v1"
 MANIFEST = "manifest.json"

@@ -183,6 +183,45 @@ def test_nested_sections_reset_at_a_higher_level():
     assert section_of(chunks, "본론 문장이다.") == "Ⅱ. 본론"
 
 
+def test_markdown_headings_nest_by_their_marks():
+    text = ("# 의료 인력 수급 전망\n서론 문장이다.\n## 현황\n### 간호사\n간호사 문장이다.\n"
+            "### 의사\n의사 문장이다.\n## 전망\n전망 문장이다.\n#해시태그 문장이다.\n")
+    chunks = chunk_document(make_doc(text), 16, 0)
+    assert section_of(chunks, "서론 문장이다.") == "의료 인력 수급 전망"
+    assert section_of(chunks, "간호사 문장이다.") == SECTION_SEP.join(
+        ["의료 인력 수급 전망", "현황", "간호사"])
+    assert section_of(chunks, "의사 문장이다.") == SECTION_SEP.join(
+        ["의료 인력 수급 전망", "현황", "의사"])
+    # A hashtag (no space after #) heads nothing.
+    assert section_of(chunks, "#해시태그 문장이다.") == SECTION_SEP.join(
+        ["의료 인력 수급 전망", "전망"])
+
+
+def test_decimal_and_korean_letter_numbering_nest_under_sections():
+    text = ("Ⅰ. 금융 시장 동향\n1. 은행\n1.1 예금 금리\n가. 추진 배경\n배경 문장이다.\n"
+            "나. 주요 내용\n내용 문장이다.\n1.2 대출 금리\n대출 문장이다.\n"
+            "1.2.1 주택담보대출\n주담대 문장이다.\n2. 보험\n보험 문장이다.\n")
+    chunks = chunk_document(make_doc(text), 16, 0)
+    bank = ["Ⅰ. 금융 시장 동향", "1. 은행"]
+    assert section_of(chunks, "배경 문장이다.") == SECTION_SEP.join(
+        [*bank, "1.1 예금 금리", "가. 추진 배경"])
+    assert section_of(chunks, "내용 문장이다.") == SECTION_SEP.join(
+        [*bank, "1.1 예금 금리", "나. 주요 내용"])
+    assert section_of(chunks, "대출 문장이다.") == SECTION_SEP.join([*bank, "1.2 대출 금리"])
+    assert section_of(chunks, "주담대 문장이다.") == SECTION_SEP.join(
+        [*bank, "1.2 대출 금리", "1.2.1 주택담보대출"])
+    assert section_of(chunks, "보험 문장이다.") == SECTION_SEP.join([bank[0], "2. 보험"])
+
+
+@pytest.mark.parametrize("line", [
+    "가. 정부는 예산을 늘렸다.",        # lettered, but a sentence
+    "1.5 배 늘어난 것으로 추정됨",      # a figure, and a sentence
+])
+def test_numbered_sentences_are_not_subsection_headings(line):
+    chunks = chunk_document(make_doc(f"Ⅰ. 서론\n{line}\n본문 문장이다.\n"), 64, 0)
+    assert section_of(chunks, "본문 문장이다.") == "Ⅰ. 서론"
+
+
 @pytest.mark.parametrize("line", [
     "2 번째 단계로 넘어갔다.",        # numbered, but a sentence
     "1. 중국은 투자를 늘렸음",          # numbered, but a sentence
