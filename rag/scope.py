@@ -10,6 +10,13 @@ is the answer (measured in docs/tuning.md).
 
 A document's names are the acronyms of its file name that the document itself writes
 in capitals (kistep-global-ai-china-2025 → KISTEP) and that do not name every document.
+A question scopes only when it writes the name as the document does (capitals: "Who"
+is not the WHO) and next to a word that points at a document, since the same acronym
+also names an organisation or a subject the other documents discuss ("ESP가 설립된 해는?",
+"저자의 KISTEP 내 소속은?"). The cues are general Korean and English ways of citing a
+text: a document noun after the name (KLID 글, KISTEP 브리프, the KLID article, KLID's
+Table 2), 에 따르면/에 의하면 after it, "per"/"according to" before it, or a citing verb
+("the article KLID cites").
 """
 
 from __future__ import annotations
@@ -42,11 +49,30 @@ def document_names(documents: Iterable[tuple[str, str]]) -> dict[str, frozenset[
     return {name: frozenset(ids) for name, ids in names.items() if len(ids) < len(docs)}
 
 
+# Nouns for a text or a part of one, in Korean and English.
+_KO_DOC_NOUNS = ("보고서", "브리프", "글", "자료", "문서", "리포트", "기사", "논문", "원고",
+                 "발간물", "간행물", "결론", "서론", "표", "그림", "부록")
+_EN_DOC_NOUNS = ("report", "brief", "briefing", "article", "paper", "document", "study",
+                 "publication", "piece", "text", "issue", "table", "figure", "chapter",
+                 "section", "conclusion", "introduction", "summary", "appendix")
+_EN_CITING_VERBS = ("cite", "cites", "cited", "say", "says", "said", "write", "writes",
+                    "wrote", "report", "reports", "reported", "state", "states", "list",
+                    "lists", "mention", "mentions", "note", "notes", "estimate", "estimates",
+                    "conclude", "concludes", "describe", "describes")
+# A noun ends where its word does or a particle starts (글의, 글에, 브리프는), not inside a
+# longer word (글로벌).
+_KO_NOUN_END = r"(?=$|[^가-힣]|의|에|은|는|이|가|을|를|과|와|도)"
+# A quoted title may stand between the name and its noun: KLID '중국 AI 정책' 글.
+_QUOTED_TITLE = r"(?:\s*['‘\"“「『][^'’\"”」』]{1,80}['’\"”」』](?:의)?)?"
+
+
 def find_scope(query: str, names: Mapping[str, frozenset[str]]) -> Scope | None:
-    """The documents `query` names; None when it names none, or names several that
+    """The documents `query` cites by name; None when it cites none, or several that
     belong to different documents (a comparison across reports)."""
+    # Every name the question writes counts, so "the KISTEP and KLID reports" compares two
+    # documents; but one of them must be cited as a text for the question to scope.
     used = [name for name in names if _pattern(name).search(query)]
-    if not used:
+    if not any(_cited(query, name) for name in used):
         return None
     doc_ids = frozenset.intersection(*(names[name] for name in used))
     if not doc_ids:
@@ -61,6 +87,28 @@ def strip_names(text: str, names: Iterable[str]) -> str:
     return " ".join(text.split())
 
 
+def _cited(query: str, name: str) -> bool:
+    """Whether `query` writes `name` as a document's name, beside a citing cue."""
+    n = re.escape(name)
+    ko_nouns = "|".join(_KO_DOC_NOUNS)
+    # English cue words in any case ("According to"); the name only as written.
+    en_nouns = "(?i:" + "|".join(_EN_DOC_NOUNS) + ")"
+    verbs = "(?i:" + "|".join(_EN_CITING_VERBS) + ")"
+    cues = (
+        # KLID 글, KISTEP 브리프, KLID '…' 글, KLID에 따르면, KLID에서 발간한
+        rf"(?<![A-Za-z0-9]){n}{_QUOTED_TITLE}\s*(?:의\s*)?(?:{ko_nouns}){_KO_NOUN_END}",
+        rf"(?<![A-Za-z0-9]){n}(?:의\s*)?(?:{ko_nouns})?\s*(?:에\s*따르면|에\s*의하면|에서\s*발간)",
+        # the KLID article, KLID's Table 2, KLID's (possessive: the text's own parts)
+        rf"(?<![A-Za-z0-9]){n}(?:['’]s)?\s+(?:{en_nouns})\b",
+        rf"(?<![A-Za-z0-9]){n}['’]s(?![A-Za-z0-9])",
+        # per the KISTEP brief, according to KLID, in/from the KISTEP …
+        rf"\b(?i:per|according\s+to|citing|from|in)\s+(?i:the\s+)?{n}(?![A-Za-z0-9])",
+        # the article KLID cites, does KLID say
+        rf"(?<![A-Za-z0-9]){n}\s+(?:{verbs})\b",
+    )
+    return any(re.search(cue, query) for cue in cues)
+
+
 def _pattern(name: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(name)}(?:['’]s)?(?![A-Za-z0-9])",
-                      re.IGNORECASE)
+    # Stripping takes the name as the question wrote it: capitals, as _cited matched it.
+    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(name)}(?:['’]s)?(?![A-Za-z0-9])")
