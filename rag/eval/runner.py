@@ -69,6 +69,8 @@ class Prepared:
     config: Config
     items: tuple[QAItem, ...]
     notes: tuple[str, ...]
+    # The index just built, loaded to resolve the spans: evaluated as it is.
+    retriever: Retriever | None = None
 
 
 def ablations(config: Config, translation: bool) -> list[Ablation]:
@@ -148,7 +150,7 @@ def prepare(config: Config, qa_path: Path, corpus_from_qa: bool = False,
     items, moved = resolve_items(eval_set, ids, retriever.index.documents)
     if moved:
         notes.append(f"{moved} answer span(s) were found again in the stored text")
-    return Prepared(eval_set, config, tuple(items), tuple(notes))
+    return Prepared(eval_set, config, tuple(items), tuple(notes), retriever)
 
 
 def run_evaluation(config: Config, qa_path: Path, mode: str = "retrieval",
@@ -173,7 +175,7 @@ def run_evaluation(config: Config, qa_path: Path, mode: str = "retrieval",
         raise QueryError(f"no question in {qa_path} has language {lang!r}")
     if limit:
         items = items[:limit]
-    base = Retriever(config)
+    base = prepared.retriever or Retriever(config)
     base.search("모델 준비", k=1)  # Korean: a warm-up must not cost a translation
     unit = prepared.eval_set.unit
     judge = Judge(base.index.chunks, unit)
