@@ -219,9 +219,7 @@ def _plots(result: dict[str, Any], out_dir: Path) -> list[str]:
             ax.set_xticks(KS)
             ax.grid(alpha=0.3)
         axes[0][-1].legend(fontsize=7, loc="lower right")
-        fig.tight_layout()
-        fig.savefig(out_dir / "recall_at_k.png", dpi=110)
-        plt.close(fig)
+        _save(fig, out_dir / "recall_at_k.png")
         names.append("recall_at_k.png")
     answers = result.get("answers")
     if answers:
@@ -236,9 +234,7 @@ def _plots(result: dict[str, Any], out_dir: Path) -> list[str]:
         ax.set_title(f"Latency by stage ({result['mode']})")
         ax.legend()
         plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
-        fig.tight_layout()
-        fig.savefig(out_dir / "latency.png", dpi=110)
-        plt.close(fig)
+        _save(fig, out_dir / "latency.png")
         names.append("latency.png")
         cal = answers.get("calibration")
         if cal:
@@ -255,10 +251,16 @@ def _plots(result: dict[str, Any], out_dir: Path) -> list[str]:
             ax.set_ylim(0, 1.02)
             ax.set_title(f"Reliability (ECE {cal['ece']:.3f})")
             ax.legend(loc="upper left", fontsize=8)
-            fig.tight_layout()
-            fig.savefig(out_dir / "reliability.png", dpi=110)
-            plt.close(fig)
+            _save(fig, out_dir / "reliability.png")
     return names
+
+
+def _save(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _html(markdown: str, title: str) -> str:
