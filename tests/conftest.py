@@ -104,3 +104,15 @@ def shared_index(tmp_path_factory) -> Config:
     config = make_config(root)
     build_index(config, embedder=HashEmbedder())
     return config
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """For the command line: the hashing model, and a working folder where the default
+    corpus/ and index/ live."""
+    monkeypatch.setenv("RAG_MODEL", "hash")
+    monkeypatch.setenv("RAG_TRANSLATE", "off")
+    monkeypatch.setenv("RAG_LEXICON", "off")
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

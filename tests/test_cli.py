@@ -18,17 +18,6 @@ HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", 
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    """The hashing model, and a working folder where the default corpus/ and index/ live."""
-    monkeypatch.setenv("RAG_MODEL", "hash")
-    monkeypatch.setenv("RAG_TRANSLATE", "off")
-    monkeypatch.setenv("RAG_LEXICON", "off")
-    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
 def indexed(env, corpus_dir, capsys):
     """corpus/ indexed into index/ through the CLI (default chunk settings)."""
     assert main(["index", "--no-progress"]) == 0

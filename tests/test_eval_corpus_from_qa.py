@@ -203,13 +203,9 @@ def test_holdout_needs_answers_and_fewer_documents(squad):
 
 
 @pytest.fixture
-def cli_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("RAG_MODEL", "hash")
-    monkeypatch.setenv("RAG_TRANSLATE", "off")
-    monkeypatch.setenv("RAG_LEXICON", "off")
-    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "dev.json"
+def cli_env(env):
+    """The command line's settings (conftest.env) and the SQuAD fixture in its folder."""
+    path = env / "dev.json"
     write_squad(path, [*ARTICLES, DECOY])
     return path
 
