@@ -11,12 +11,14 @@ as ``rag ask --json`` and ``rag search --json``.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import sys
 import threading
 import time
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +31,16 @@ from rag import render
 from rag.answer import Done, Retrieved, Token, stream_answer
 from rag.config import Config
 from rag.conversation import resolve_followup
-from rag.corpus import SUFFIXES, make_doc_id, read_document
 from rag.errors import CorpusError, RagError
 from rag.indexing import build_index
+from rag.ingest import SUFFIXES, corpus_files, make_doc_id, read_document
 from rag.llm import llm_available
 from rag.retrieval import Retriever
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+log = logging.getLogger("ui")
 # Chat, uploads and API calls share one queue: a report being indexed never races a search.
 _QUEUE = "rag"
 
@@ -270,34 +273,70 @@ class ReportApp:
 
     # --- adding a report ---------------------------------------------------------------
 
-    def add_report(self, path: str | None) -> str:
-        """Copy an uploaded report into the corpus, index it, and make it searchable."""
-        if not path:
-            return ""
-        name, doc_id = self._place_upload(Path(path))
-        target = self.config.corpus_dir / name
-        target.write_bytes(Path(path).read_bytes())
+    def add_reports(self, paths: list[str] | None) -> list[UploadResult]:
+        """Copy uploaded reports into the corpus, index them, and make them searchable.
+
+        Each file is checked (read in its format) before it is copied; one that cannot
+        be read is skipped with its reason and the others are still added.
+        """
+        results: list[UploadResult] = []
+        placed: list[tuple[str, str, Path]] = []
+        taken: set[str] = set()
+        for path in paths or []:
+            source = Path(path)
+            try:
+                name, doc_id = self._place_upload(source, taken)
+            except CorpusError as exc:
+                results.append(UploadResult(source.name, "", "skipped", str(exc)))
+                continue
+            target = self.config.corpus_dir / name
+            target.write_bytes(source.read_bytes())
+            taken.add(doc_id)
+            placed.append((name, doc_id, target))
+        if not placed:
+            return results
         try:
             report = build_index(self.config, embedder=self.base.embedder, progress=True)
         except BaseException:
-            target.unlink(missing_ok=True)
+            for _, _, target in placed:
+                target.unlink(missing_ok=True)
             raise
         with self._lock:
             self.base.reload()
             # The others shared the old index; they are rebuilt on the new one when asked.
             self._retrievers = {True: self.base}
-        title = self.base.index.documents[doc_id].title
-        return (f"added {name} as {doc_id} ({title}): {report.embedded_chunks} passages "
-                f"indexed in {report.seconds:.1f} s; it is searchable now")
+        documents = self.base.index.documents
+        for name, doc_id, _ in placed:
+            doc = documents[doc_id]
+            chunks = sum(1 for c in self.base.index.chunks if c.doc_id == doc_id)
+            pages = f", {len(doc.pages)} pages" if doc.pages else ""
+            results.append(UploadResult(name, doc_id, "indexed",
+                                        f"{doc.title} ({doc.format}{pages}): {chunks} "
+                                        f"passages, searchable now"))
+        log.info("added %d report(s) in %.1f s", len(placed), report.seconds)
+        return results
 
-    def _place_upload(self, path: Path) -> tuple[str, str]:
+    def add_report(self, path: str | None) -> str:
+        """Add one uploaded report; its one-line result, or CorpusError with the reason."""
+        if not path:
+            return ""
+        (result,) = self.add_reports([path])
+        if result.status != "indexed":
+            raise CorpusError(result.detail)
+        return f"added {result.name} as {result.doc_id}: {result.detail}"
+
+    def _place_upload(self, path: Path, taken: set[str]) -> tuple[str, str]:
         """A safe, unused corpus file name and its document id, after checking the file."""
-        size = path.stat().st_size
+        name = safe_report_name(path.name)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise CorpusError(f"cannot read the upload {path.name}: {exc.strerror or exc}; "
+                              "upload it again") from exc
         if size > MAX_UPLOAD_BYTES:
             raise CorpusError(f"{path.name} is {size:,} bytes; reports up to "
                               f"{MAX_UPLOAD_BYTES:,} bytes can be added")
-        name = safe_report_name(path.name)
-        # Decoding, binary and empty-file checks: a file that would break the index is refused.
+        # The file is read in its format first: one that would break the index is refused.
         document = read_document(path)
         existing = self.base.index.documents
         for doc in existing.values():
@@ -305,14 +344,24 @@ class ReportApp:
                 raise CorpusError(f"{name} has the same text as the indexed report {doc.doc_id}; "
                                   "nothing to add")
         corpus = self.config.corpus_dir
-        taken = {make_doc_id(p.relative_to(corpus)) for p in corpus.rglob("*")
-                 if p.suffix.lower() in SUFFIXES} | set(existing)
+        taken = taken | {make_doc_id(p.relative_to(corpus)) for p in corpus_files(corpus)}
+        taken |= set(existing)
         stem, suffix = name.rsplit(".", 1)
         candidate, n = name, 1
         while make_doc_id(Path(candidate)) in taken or (corpus / candidate).exists():
             n += 1
             candidate = f"{stem}-{n}.{suffix}"
         return candidate, make_doc_id(Path(candidate))
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What became of one uploaded file: "indexed" (as doc_id) or "skipped", and why."""
+
+    name: str
+    doc_id: str
+    status: str
+    detail: str
 
 
 def robust_config(config: Config, robust: bool) -> Config:
@@ -332,8 +381,8 @@ def safe_report_name(filename: str) -> str:
     base = unicodedata.normalize("NFC", filename.replace("\\", "/").rsplit("/", 1)[-1])
     stem, dot, suffix = base.rpartition(".")
     if not dot or f".{suffix.lower()}" not in SUFFIXES:
-        raise CorpusError(f"{base!r} is not a text report; add a .txt or .md file "
-                          "(UTF-8 or CP949/EUC-KR)")
+        raise CorpusError(f"{base!r} is not a report file this tool reads; add "
+                          f"{', '.join(SUFFIXES)}")
     stem = re.sub(r"[^\w.-]+", "-", stem).strip(".-_")[:80] or "report"
     return f"{stem}.{suffix.lower()}"
 
@@ -366,9 +415,10 @@ def build_ui(app: ReportApp) -> gr.Blocks:
             robust = gr.Checkbox(True, label="언어 보정 검색 · language-robust retrieval",
                                  info="영어 질문: 용어집·어휘집·번역 · English questions: "
                                       "glossary, lexicon, translation", elem_id="robust")
-            gr.Markdown("#### 보고서 추가 · Add a report")
-            upload = gr.File(label=".txt / .md (UTF-8, CP949)", file_types=[".txt", ".md"],
-                             file_count="single", elem_id="upload")
+            gr.Markdown("#### 보고서 추가 · Add reports")
+            upload = gr.File(label="PDF · HWP · HWPX · DOCX · HTML · TXT · MD",
+                             file_types=list(SUFFIXES), file_count="multiple",
+                             elem_id="upload")
             upload_status = gr.Markdown(elem_id="upload-status")
         header = gr.HTML(app.header())
         with gr.Row(equal_height=False):
@@ -400,14 +450,17 @@ def build_ui(app: ReportApp) -> gr.Blocks:
         clear.click(lambda: ([], [], render.sources_panel([])), None, [chat, turns, sources],
                     api_visibility="private")
 
-        def on_upload(path: str | None, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        def on_upload(paths: list[str] | None,
+                      progress=gr.Progress(track_tqdm=True)):  # noqa: B008
             try:
-                message = app.add_report(path)
+                results = app.add_reports(paths)
             except RagError as exc:
                 gr.Warning(render.escape(str(exc)))
                 return (f"⚠ {render.escape(str(exc))}", gr.update(), gr.update(), None)
-            gr.Info(render.escape(message))
-            return (render.escape(message), gr.update(choices=app.doc_choices()),
+            added = sum(r.status == "indexed" for r in results)
+            message = f"{added} of {len(results)} file(s) added"
+            (gr.Info if added == len(results) else gr.Warning)(message)
+            return (render.upload_results(results), gr.update(choices=app.doc_choices()),
                     app.header(), None)
 
         upload.upload(on_upload, upload, [upload_status, docs, header, upload],

@@ -40,8 +40,8 @@ import numpy as np
 
 from rag.chunking import Chunk, chunk_document, split_sentences, token_counter
 from rag.config import Config
-from rag.corpus import read_corpus
 from rag.eval import latency_summary, load_qa
+from rag.ingest import read_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 EF_SEARCHES = (16, 32, 64, 128, 256)
@@ -138,7 +138,7 @@ class SentencePool:
     """The reports' sentences, each with its token count and the section it stands in."""
 
     def __init__(self, config: Config) -> None:
-        self.docs = read_corpus(config.corpus_dir)
+        self.docs = read_corpus(config.corpus_dir).documents
         self.chunks = [c for d in self.docs for c in chunk_document(
             d, config.chunk_tokens, config.chunk_overlap_tokens, config.token_encoding)]
         self.sentences = [s for d in self.docs

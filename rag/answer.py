@@ -64,9 +64,15 @@ class Citation:
     quote_end: int | None = None
     # The passage's footnotes that lie outside it: a figure's source, or what a note backs.
     notes: tuple[NoteLink, ...] = ()
+    # The page of the cited sentence (else of the passage's start), the passage's pages,
+    # and the cited page's printed label; None and () for a file without pages.
+    page: int | None = None
+    pages: tuple[int, ...] = ()
+    page_label: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "notes": [asdict(n) for n in self.notes]}
+        return {**asdict(self), "notes": [asdict(n) for n in self.notes],
+                "pages": list(self.pages)}
 
 
 @dataclass(frozen=True)
@@ -406,8 +412,10 @@ def _thresholds(cfg: Any, language: str) -> tuple[float, float]:
 
 def make_citation(marker: int, hit: Hit, quote_start: int | None = None,
               quote_end: int | None = None) -> Citation:
+    page, label = hit.page_at(quote_start if quote_start is not None else hit.start)
     return Citation(marker, hit.chunk_id, hit.doc_id, hit.title, hit.section, hit.start,
-                    hit.end, hit.text, quote_start, quote_end, hit.notes)
+                    hit.end, hit.text, quote_start, quote_end, hit.notes, page, hit.pages,
+                    label)
 
 
 def _is_title_line(sentence: ScoredSentence) -> bool:

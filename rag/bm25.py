@@ -34,6 +34,12 @@ def _kiwi() -> Any:
     return Kiwi()
 
 
+def respace(texts: list[str]) -> list[str]:
+    """Kiwi's spacing of each text, its existing spaces kept: where Korean grammar puts
+    a space between words written together."""
+    return [str(t) for t in _kiwi().space(texts, reset_whitespace=False)]
+
+
 def tokenize_korean_many(texts: list[str]) -> list[list[str]]:
     """`tokenize_korean` for many texts; Kiwi analyses them in parallel."""
     normalised = [unicodedata.normalize("NFKC", t) for t in texts]

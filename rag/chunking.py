@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
-from .corpus import Document
 from .errors import ConfigError
+from .ingest import Document
 
 SECTION_SEP = " › "
 _MAX_PATH_ITEM = 40
@@ -108,7 +108,7 @@ def chunk_document(doc: Document, max_tokens: int, overlap_tokens: int,
     if overlap_tokens >= max_tokens // 2:
         raise ConfigError("chunk overlap must be under half of the chunk size")
     count = token_counter(encoding)
-    units = list(_split_units(doc.text, max_tokens, count))
+    units = list(_split_units(doc.text, max_tokens, count, dict(doc.headings)))
     chunks: list[Chunk] = []
     for lo, hi in _pack(doc.text, units, max_tokens, overlap_tokens, count):
         body = [u for u in units[lo:hi] if not u.is_heading] or units[lo:hi]
@@ -136,7 +136,7 @@ def split_sentences(doc: Document, max_tokens: int = 120,
     sentence under it repeats: "Phase 2: 종합 로드맵 구축(2017–2020)" is the only place
     that says when Phase 2 ran.
     """
-    units = _split_units(doc.text, max_tokens, token_counter(encoding))
+    units = _split_units(doc.text, max_tokens, token_counter(encoding), dict(doc.headings))
     return [Sentence(doc.doc_id, u.start, u.end, doc.text[u.start:u.end])
             for u in units if not u.is_heading or _YEAR.search(doc.text[u.start:u.end])]
 
@@ -164,8 +164,19 @@ def token_counter(encoding: str = "cl100k_base"):
     )
 
 
-def _split_units(text: str, max_tokens: int, count) -> Iterator[_Unit]:
-    """Lines as units, with the section path each one lives in; long lines split further."""
+# The heading levels a file's styles give (1 outermost), as the chunker's levels.
+_STYLED = {1: CHAPTER, 2: SECTION, 3: SECTION + 2, 4: SECTION + 4, 5: SECTION + 6,
+           6: SECTION + 6}
+
+
+def _split_units(text: str, max_tokens: int, count,
+                 styled: dict[int, int] | None = None) -> Iterator[_Unit]:
+    """Lines as units, with the section path each one lives in; long lines split further.
+
+    `styled` maps the offsets of lines the file styles as headings to their level; other
+    lines are headings where their numbering says so.
+    """
+    styled = styled or {}
     path: list[tuple[int, str]] = []
     pos = 0
     lines = text.split("\n")
@@ -175,9 +186,10 @@ def _split_units(text: str, max_tokens: int, count) -> Iterator[_Unit]:
         stripped = line.strip()
         if not stripped:
             continue
+        style = styled.get(start)
         start += len(line) - len(line.lstrip())
         end -= len(line) - len(line.rstrip())
-        level = _heading_level(stripped)
+        level = _STYLED[style] if style else heading_level(stripped)
         if level is None and _CAPTION.match(stripped):
             if not _rows_follow(lines, i):
                 # The caption of an image (or of a table the text lost) heads nothing:
@@ -212,7 +224,7 @@ def _rows_follow(lines: list[str], i: int) -> bool:
     return next(("\t" in line for line in lines[i + 1:] if line.strip()), False)
 
 
-def _heading_level(line: str) -> int | None:
+def heading_level(line: str) -> int | None:
     if "\t" in line:
         return None
     for level, pattern in _HEADINGS:

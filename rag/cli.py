@@ -169,6 +169,11 @@ def _cmd_index(args: argparse.Namespace) -> int:
                                               ("unchanged", report.unchanged)) if v]
         print(f"indexed {report.index_dir}: {', '.join(parts)}; {report.chunks} chunks, "
               f"{report.embedded_chunks} embedded ({report.seconds:.1f}s)")
+    for skip in report.skipped:
+        print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
+    if report.skipped:
+        print(f"{len(report.skipped)} file(s) skipped; the other reports are indexed",
+              file=sys.stderr)
     if report.glossed_terms:
         print(f"glossed {report.glossed_terms} Korean words into English for English questions "
               f"(cached in {config.cache_dir / 'lexicon.jsonl'})")
@@ -194,7 +199,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         print("no passage matched")
     for hit in result.hits:
         place = " › ".join(p for p in (hit.title, hit.section) if p)
-        print(f"[{hit.rank}] {place}  (score {hit.score:.4f}, {hit.doc_id} {hit.start}-{hit.end})")
+        print(f"[{hit.rank}] {place}{_page_text(hit.page_labels[:1])}  (score {hit.score:.4f}, "
+              f"{hit.doc_id} {hit.start}-{hit.end})")
         print(f"    {_snippet(hit.text)}")
         for line in _note_lines(hit.notes):
             print(f"    {line}")
@@ -227,6 +233,11 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _page_text(labels: Sequence[str]) -> str:
+    """", p. 12" for a passage on a page; nothing for a file without pages."""
+    return f", p. {labels[0]}" if labels else ""
+
+
 def _note_lines(notes: Sequence[NoteLink]) -> list[str]:
     """A passage's footnotes that lie elsewhere: the source it cites, or what a note backs."""
     return [f"↳ footnote {_snippet(n.text, 120)}" if n.kind == "note"
@@ -239,12 +250,13 @@ def _print_answer(answer: Any) -> None:
         print("\nclosest passages:")
         for hit in answer.closest:
             place = " › ".join(p for p in (hit.title, hit.section) if p)
-            print(f"  - {place}: {_snippet(hit.text, 100)}")
+            print(f"  - {place}{_page_text(hit.page_labels[:1])}: {_snippet(hit.text, 100)}")
     if answer.citations:
         print("\nsources:")
     for c in answer.citations:
         place = " › ".join(p for p in (c.title, c.section) if p)
-        print(f"  [{c.marker}] {place} ({c.doc_id} {c.start}-{c.end})")
+        print(f"  [{c.marker}] {place}{_page_text((c.page_label,) if c.page else ())} "
+              f"({c.doc_id} {c.start}-{c.end})")
         quote = c.text if c.quote_start is None else \
             c.text[c.quote_start - c.start:c.quote_end - c.start]
         print(f"      {_snippet(quote, 140)}")

@@ -51,6 +51,9 @@ class Config:
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 40
     token_encoding: str = "cl100k_base"
+    # PDF pages without a text layer (scans) are read by Tesseract OCR: "auto" where
+    # tesseract-ocr-kor is installed, "on" requires it, "off" leaves them out.
+    ocr: str = "auto"
 
     # BM25 (Okapi, bm25s) parameters.
     bm25_k1: float = 1.2
@@ -167,6 +170,7 @@ class Config:
         _check(self.english_bm25_weight >= 0, "english_bm25_weight", "must be non-negative")
         _check(self.translate in ("auto", "on", "off"), "translate", "must be auto, on or off")
         _check(self.lexicon in ("auto", "on", "off"), "lexicon", "must be auto, on or off")
+        _check(self.ocr in ("auto", "on", "off"), "ocr", "must be auto, on or off")
         _check(self.lexicon_weight >= 0, "lexicon_weight", "must be non-negative")
         _check(self.translation_weight >= 0, "translation_weight", "must be non-negative")
         _check(self.candidates >= 1, "candidates", "must be at least 1")

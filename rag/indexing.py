@@ -13,10 +13,11 @@ import numpy as np
 from .bm25 import tokenize_korean_many
 from .chunking import Chunk, Sentence, chunk_document, split_sentences
 from .config import Config
-from .corpus import read_corpus
 from .embedding import Embedder, load_embedder
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .footnotes import citing_text, find_footnotes
+from .ingest import SkippedFile, read_corpus
+from .ingest.ocr import page_reader
 from .store import Index, build_settings, load_index, read_manifest, save_index
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class IndexReport:
     embedded_chunks: int
     seconds: float
     glossed_terms: int = 0
+    skipped: tuple[SkippedFile, ...] = ()
 
     @property
     def up_to_date(self) -> bool:
@@ -50,8 +52,11 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
     when nothing changed the run returns without loading the model or writing a file.
     """
     started = time.perf_counter()
-    documents = read_corpus(config.corpus_dir)
     previous = None if rebuild else _load_previous(config)
+    known = ({d.file_sha256: d for d in previous.documents.values() if d.file_sha256}
+             if previous else None)
+    reading = read_corpus(config.corpus_dir, ocr=page_reader(config.ocr), known=known)
+    documents = list(reading.documents)
     old_hashes = {d.doc_id: d.sha256 for d in previous.documents.values()} if previous else {}
     new_ids = {d.doc_id for d in documents}
     unchanged = [d for d in documents if old_hashes.get(d.doc_id) == d.sha256]
@@ -62,7 +67,8 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
     if previous is not None and not (added or changed or removed):
         glossed = gloss_vocabulary(config, previous.tokens, progress)
         return IndexReport(str(config.index_dir), (), (), (), tuple(d.doc_id for d in documents),
-                           len(previous.chunks), 0, time.perf_counter() - started, glossed)
+                           len(previous.chunks), 0, time.perf_counter() - started, glossed,
+                           reading.skipped)
 
     kept_ids = {d.doc_id for d in unchanged}
     chunks: list[Chunk] = []
@@ -123,7 +129,7 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
     glossed = gloss_vocabulary(config, tokens, progress)
     report = IndexReport(str(config.index_dir), tuple(added), tuple(changed), tuple(removed),
                          tuple(sorted(kept_ids)), len(chunks), len(fresh),
-                         time.perf_counter() - started, glossed)
+                         time.perf_counter() - started, glossed, reading.skipped)
     log.info("indexed %d chunks (%d embedded) in %.1fs", report.chunks,
              report.embedded_chunks, report.seconds)
     return report

@@ -25,6 +25,17 @@ def escape(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def upload_results(results: Any) -> str:
+    """One line per uploaded file: ✓ indexed as its id, or ✗ skipped with the reason."""
+    lines = []
+    for r in results:
+        mark = "✓" if r.status == "indexed" else "✗"
+        target = f" → <code>{escape(r.doc_id)}</code>" if r.doc_id else ""
+        lines.append(f'<li class="upload-{escape(r.status)}">{mark} <b>{escape(r.name)}</b>'
+                     f"{target}: {escape(r.detail)}</li>")
+    return f'<ul class="upload-results">{"".join(lines)}</ul>' if lines else ""
+
+
 def anchor_id(turn: int, marker: int) -> str:
     """The element id of citation `marker`'s passage in chat turn `turn`."""
     return f"src-{turn}-{marker}"
@@ -109,9 +120,11 @@ def error_html(message: str) -> str:
 def source_card(*, anchor: str, label: str, title: str, section: str, doc_id: str, start: int,
                 end: int, text: str, doc_length: int | None = None,
                 quote_start: int | None = None, quote_end: int | None = None,
-                notes: Sequence[Mapping[str, Any]] = ()) -> str:
-    """One passage: label, document title, section path, position, and the passage."""
+                notes: Sequence[Mapping[str, Any]] = (), page_label: str = "") -> str:
+    """One passage: label, document title, section path, page, position, and the passage."""
     place = position_label(start, end, doc_length)
+    if page_label:
+        place = f"p. {page_label} · {place}"
     bar = ""
     if doc_length:
         left = 100 * start / doc_length
@@ -149,7 +162,8 @@ def citation_cards(citations: Sequence[Mapping[str, Any]], turn: int,
                     title=c["title"], section=c["section"], doc_id=c["doc_id"],
                     start=c["start"], end=c["end"], text=c["text"],
                     doc_length=doc_lengths.get(c["doc_id"]), quote_start=c.get("quote_start"),
-                    quote_end=c.get("quote_end"), notes=c.get("notes", ()))
+                    quote_end=c.get("quote_end"), notes=c.get("notes", ()),
+                    page_label=c.get("page_label") or "")
         for c in citations
     )
 
@@ -161,7 +175,8 @@ def hit_cards(hits: Sequence[Mapping[str, Any]], turn: int, doc_lengths: Mapping
         source_card(anchor=f"{prefix}-{turn}-{i}", label=f"#{h.get('rank', i)}",
                     title=h["title"], section=h["section"], doc_id=h["doc_id"],
                     start=h["start"], end=h["end"], text=h["text"],
-                    doc_length=doc_lengths.get(h["doc_id"]), notes=h.get("notes", ()))
+                    doc_length=doc_lengths.get(h["doc_id"]), notes=h.get("notes", ()),
+                    page_label=(h.get("page_labels") or [""])[0])
         for i, h in enumerate(hits, 1)
     )
 

@@ -6,6 +6,7 @@ import bisect
 import logging
 import math
 import time
+from bisect import bisect_right
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -47,9 +48,28 @@ class Hit:
     # Footnotes tied to the passage from outside it: the note a mark in it cites, or the
     # sentence citing a note it holds (rag/footnotes.py).
     notes: tuple[NoteLink, ...] = ()
+    # The pages the passage lies on (empty for a file without pages), their printed
+    # labels, and the offsets where its later pages begin.
+    pages: tuple[int, ...] = ()
+    page_labels: tuple[str, ...] = ()
+    page_starts: tuple[int, ...] = ()
+
+    @property
+    def page(self) -> int | None:
+        return self.pages[0] if self.pages else None
+
+    def page_at(self, offset: int) -> tuple[int | None, str]:
+        """The page of a document offset inside the passage, and its printed label."""
+        if not self.pages:
+            return None, ""
+        i = bisect_right(self.page_starts, offset)
+        return self.pages[i], self.page_labels[i]
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "notes": [asdict(n) for n in self.notes]}
+        out = {**asdict(self), "notes": [asdict(n) for n in self.notes], "page": self.page,
+               "pages": list(self.pages), "page_labels": list(self.page_labels)}
+        del out["page_starts"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -165,8 +185,11 @@ class Retriever:
         notes = self.footnotes.get(c.doc_id)
         links = (note_links(self.index.documents[c.doc_id].text, notes, c.start, c.end)
                  if notes else ())
+        doc = self.index.documents[c.doc_id]
+        pages = doc.pages_of(c.start, c.end)
         return Hit(rank, round(score, 6), c.chunk_id, c.doc_id, c.title, c.section, c.start,
-                   c.end, c.text, links)
+                   c.end, c.text, links, pages, tuple(doc.page_label(p) for p in pages),
+                   doc.page_starts_in(c.start, c.end))
 
     @property
     def lexicon(self) -> Lexicon:

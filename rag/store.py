@@ -31,11 +31,11 @@ from . import __version__
 from .bm25 import BM25Index
 from .chunking import Chunk, Sentence
 from .config import Config
-from .corpus import Document
 from .dense import DenseIndex
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .ingest import Document
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 # Bump when tokenize_korean changes, so old BM25 files are not silently mixed with new terms.
 BM25_TOKENIZER = "kiwipiepy-morphemes-v1"
 MANIFEST = "manifest.json"
@@ -112,7 +112,7 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
             "documents": {
                 d.doc_id: {
                     "title": d.title, "source": d.source, "sha256": d.sha256,
-                    "encoding": d.encoding,
+                    "encoding": d.encoding, "format": d.format, "pages": len(d.pages),
                     "chunks": sum(1 for c in chunks if c.doc_id == d.doc_id),
                 }
                 for d in documents

@@ -6,8 +6,8 @@ from itertools import pairwise
 import pytest
 
 from rag.chunking import SECTION_SEP, Chunk, chunk_document, split_sentences, token_counter
-from rag.corpus import Document, read_corpus
 from rag.errors import ConfigError
+from rag.ingest import Document, read_corpus
 
 # The heading lines of the conftest reports.
 FIXTURE_HEADINGS = {
@@ -42,7 +42,7 @@ def section_of(chunks, needle):
 
 @pytest.fixture
 def docs(corpus_dir):
-    return {d.doc_id: d for d in read_corpus(corpus_dir)}
+    return {d.doc_id: d for d in read_corpus(corpus_dir).documents}
 
 
 @pytest.mark.parametrize(("max_tokens", "overlap"), SETTINGS)

@@ -14,7 +14,7 @@ from rag.indexing import build_index
 
 RAG = Path(sys.executable).parent / "rag"
 HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", "end", "text",
-            "notes"}
+            "notes", "page", "pages", "page_labels"}
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_index_empty_corpus(env, capsys):
     (env / "corpus").mkdir()
     code, _, err = run(capsys, "index", "--no-progress")
     assert code == 1
-    assert_one_line_error(err, "holds no .txt or .md reports")
+    assert_one_line_error(err, "holds no reports")
 
 
 def test_index_cp949_file(env, capsys):

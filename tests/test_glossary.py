@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from rag.corpus import read_corpus
 from rag.glossary import Term, expand_query, mine_glossary
+from rag.ingest import read_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def real_glossary() -> dict[str, Term]:
-    docs = read_corpus(ROOT / "corpus")
+    docs = read_corpus(ROOT / "corpus").documents
     return {t.english: t for t in mine_glossary((d.doc_id, d.text) for d in docs)}
 
 

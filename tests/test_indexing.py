@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from rag.chunking import chunk_document, split_sentences
-from rag.corpus import read_corpus
 from rag.embedding import HashEmbedder
 from rag.indexing import build_index, index_terms
+from rag.ingest import read_corpus
 from rag.store import MANIFEST, build_settings, load_index
 
 
@@ -50,7 +50,7 @@ def doc_chunks(config, doc_id):
 def test_first_build_embeds_every_chunk(config):
     embedder = CountingEmbedder()
     report = build_index(config, embedder=embedder)
-    docs = read_corpus(config.corpus_dir)
+    docs = read_corpus(config.corpus_dir).documents
     chunks = [c for d in docs for c in chunk_document(d, 64, 16)]
     assert report.added == ("alpha", "beta")
     assert (report.changed, report.removed, report.unchanged) == ((), (), ())
@@ -216,7 +216,7 @@ def test_chunk_ids_are_stable_across_builds(built_config, tmp_path):
 
 
 def test_index_terms_include_the_section(corpus_dir):
-    docs = {d.doc_id: d for d in read_corpus(corpus_dir)}
+    docs = {d.doc_id: d for d in read_corpus(corpus_dir).documents}
     chunks = [c for c in chunk_document(docs["alpha"], 64, 16)
               if c.section == "Ⅰ. 서론" and "서론" not in c.text]
     assert chunks

@@ -12,7 +12,7 @@ from rag.indexing import build_index
 from rag.retrieval import MODES, Hit, Retriever, validate_query
 
 HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", "end", "text",
-            "notes"}
+            "notes", "page", "pages", "page_labels"}
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +163,9 @@ def test_hit_to_dict_keys(retriever):
     data = hit.to_dict()
     assert set(data) == HIT_KEYS
     assert data["text"] == hit.text
-    assert data["notes"] == [] and Hit(**{**data, "notes": ()}) == hit
+    assert data["notes"] == [] and data["page"] is None and data["pages"] == []
+    fields = {k: v for k, v in data.items() if k not in ("page", "pages", "page_labels")}
+    assert Hit(**{**fields, "notes": ()}) == hit
 
 
 def test_result_to_dict_is_json_ready(retriever):

@@ -9,10 +9,10 @@ import pytest
 
 from rag import __version__
 from rag.chunking import chunk_document, split_sentences
-from rag.corpus import read_corpus
 from rag.embedding import HashEmbedder
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from rag.indexing import build_index
+from rag.ingest import read_corpus
 from rag.store import (
     BM25_TOKENIZER,
     FORMAT_VERSION,
@@ -71,7 +71,7 @@ def test_build_settings_fields(config):
 def test_manifest_records_how_the_index_was_built(built_config):
     config = built_config
     manifest = read_manifest(config.index_dir)
-    docs = {d.doc_id: d for d in read_corpus(config.corpus_dir)}
+    docs = {d.doc_id: d for d in read_corpus(config.corpus_dir).documents}
     chunks = {doc_id: chunk_document(d, 64, 16) for doc_id, d in docs.items()}
     for key, value in settings(config).items():
         assert manifest[key] == value, key
@@ -100,7 +100,7 @@ def test_manifest_records_how_the_index_was_built(built_config):
 def test_round_trip(built_config):
     config = built_config
     index = load(config)
-    docs = read_corpus(config.corpus_dir)
+    docs = read_corpus(config.corpus_dir).documents
     assert index.documents == {d.doc_id: d for d in docs}
     expected_chunks = [c for d in docs for c in chunk_document(d, 64, 16)]
     assert index.chunks == expected_chunks
@@ -114,7 +114,7 @@ def test_round_trip(built_config):
 
 
 def test_save_index_directly(config):
-    docs = read_corpus(config.corpus_dir)
+    docs = read_corpus(config.corpus_dir).documents
     chunks = [c for d in docs for c in chunk_document(d, 64, 16)]
     vectors = HashEmbedder(dim=8).embed_passages([c.text for c in chunks])
     tokens = [["t"] for _ in chunks]

@@ -123,8 +123,38 @@ def test_an_uploaded_report_is_indexed_and_searchable_at_once(app, tmp_path) -> 
         app.add_report(str(binary))
     pdf = tmp_path / "up" / "report.pdf"
     pdf.write_bytes(b"%PDF-1.4")
-    with pytest.raises(CorpusError, match="not a text report"):
+    with pytest.raises(CorpusError, match="not a readable PDF"):
         app.add_report(str(pdf))
+    with pytest.raises(CorpusError, match="not a report file"):
+        app.add_report(str(tmp_path / "up" / "notes.xlsx"))
+
+
+def test_several_uploads_each_get_their_result(app, tmp_path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    good = folder / "harvest.docx"
+    _write_docx(good, ["감귤 수확 보고서", "올해 제주 감귤 수확량은 52만 톤으로 집계되었다."])
+    broken = folder / "scan.hwpx"
+    broken.write_bytes(b"PK\x03\x04 not a zip")
+    empty = folder / "empty.pdf"
+    empty.write_bytes(b"")
+    results = {r.name: r for r in app.add_reports([str(good), str(broken), str(empty)])}
+    assert results["harvest.docx"].status == "indexed"
+    assert "docx" in results["harvest.docx"].detail
+    assert results["scan.hwpx"].status == "skipped" and "damaged" in results["scan.hwpx"].detail
+    assert results["empty.pdf"].status == "skipped" and "0 bytes" in results["empty.pdf"].detail
+    hit = app.search("감귤 수확량은 몇 톤인가", k=1)["hits"][0]
+    assert hit["doc_id"] == results["harvest.docx"].doc_id
+
+
+def _write_docx(path, paragraphs) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading(paragraphs[0], level=1)
+    for text in paragraphs[1:]:
+        document.add_paragraph(text)
+    document.save(str(path))
 
 
 @pytest.mark.parametrize(("name", "safe"), [
@@ -139,7 +169,7 @@ def test_safe_report_name(name, safe) -> None:
     assert ui.safe_report_name(name) == safe
 
 
-@pytest.mark.parametrize("name", ["report.pdf", "report", "archive.txt.gz"])
+@pytest.mark.parametrize("name", ["report.exe", "report", "archive.txt.gz"])
 def test_safe_report_name_refuses_other_files(name) -> None:
     with pytest.raises(CorpusError):
         ui.safe_report_name(name)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import Config
-from ..corpus import read_corpus
 from ..errors import QueryError
 from ..indexing import build_index
+from ..ingest import read_corpus
 from .dataset import QAItem
 
 
@@ -47,7 +47,7 @@ def hold_out(config: Config, items: Sequence[QAItem], n: int, seed: int, work_di
         docs = sources_of(item)
         if item.answerable and len(docs) == 1:
             by_doc.setdefault(next(iter(docs)), []).append(item)
-    documents = read_corpus(config.corpus_dir)
+    documents = list(read_corpus(config.corpus_dir).documents)
     known = {d.doc_id for d in documents}
     candidates = sorted(d for d in by_doc if d in known)
     if n >= len(known) or n > len(candidates):

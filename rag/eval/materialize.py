@@ -12,8 +12,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from ..corpus import Document, make_doc_id
 from ..errors import QueryError
+from ..ingest import Document, make_doc_id
 from .dataset import EvalSet, QAItem, Span
 
 MARKER = ".eval-set.json"

@@ -1,21 +1,17 @@
-"""Reading report files into clean documents: decoding, web-chrome removal, ids and titles."""
+"""Plain-text reports (.txt, .md): decoding, web-chrome removal, titles and document ids."""
 
 from __future__ import annotations
 
 import codecs
-import hashlib
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CorpusError
-from .language import HANGUL_SYLLABLE
+from ..errors import CorpusError
+from ..language import HANGUL_SYLLABLE
 
 log = logging.getLogger(__name__)
-
-SUFFIXES = (".txt", ".md")
 
 # Navigation and sharing widgets that web exports of articles carry; not report content.
 _CHROME_LINES = re.compile(
@@ -24,66 +20,6 @@ _CHROME_LINES = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"(다|음|임|함|됨|요)\.?\s*$")
-
-
-@dataclass(frozen=True)
-class Document:
-    """One report: `text` is the stored text that chunk offsets point into."""
-
-    doc_id: str
-    title: str
-    text: str
-    source: str
-    sha256: str
-    encoding: str
-
-
-def read_corpus(corpus_dir: Path) -> list[Document]:
-    """Read every report file (.txt, .md) under `corpus_dir`, sorted by path."""
-    corpus_dir = Path(corpus_dir)
-    if not corpus_dir.is_dir():
-        raise CorpusError(
-            f"corpus folder {corpus_dir} does not exist; create it and put .txt reports in it"
-        )
-    paths = sorted(
-        p for p in corpus_dir.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
-    )
-    if not paths:
-        raise CorpusError(
-            f"corpus folder {corpus_dir} holds no .txt or .md reports; add at least one"
-        )
-    docs = [read_document(p, doc_id=make_doc_id(p.relative_to(corpus_dir))) for p in paths]
-    seen: dict[str, str] = {}
-    for doc in docs:
-        if doc.doc_id in seen:
-            raise CorpusError(
-                f"files {seen[doc.doc_id]} and {doc.source} map to the same document id "
-                f"{doc.doc_id!r}; rename one of them"
-            )
-        seen[doc.doc_id] = doc.source
-    return docs
-
-
-def read_document(path: Path, doc_id: str | None = None) -> Document:
-    """Read and clean one report file."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise CorpusError(f"cannot read {path}: {exc.strerror or exc}; check the file") from exc
-    text, encoding = decode_bytes(raw, str(path))
-    text = clean_text(text)
-    if not text.strip():
-        raise CorpusError(f"{path} holds no text; remove it from the corpus or fill it")
-    return Document(
-        doc_id=doc_id or make_doc_id(Path(Path(path).name)),
-        title=extract_title(text) or Path(path).stem,
-        text=text,
-        source=str(path),
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        encoding=encoding,
-    )
 
 
 def decode_bytes(raw: bytes, name: str = "input") -> tuple[str, str]:

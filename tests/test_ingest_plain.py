@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.corpus import (
+from rag.errors import CorpusError
+from rag.ingest import (
     clean_text,
     decode_bytes,
     extract_title,
@@ -15,7 +16,6 @@ from rag.corpus import (
     read_corpus,
     read_document,
 )
-from rag.errors import CorpusError
 
 # --- decoding -------------------------------------------------------------------------
 
@@ -166,7 +166,7 @@ def test_document_without_text_raises(tmp_path, content):
     with pytest.raises(CorpusError) as info:
         read_document(path)
     assert str(path) in str(info.value)
-    assert "holds no text" in str(info.value)
+    assert ("holds no text" if content else "is empty (0 bytes)") in str(info.value)
 
 
 def test_unreadable_path_raises(tmp_path):
@@ -200,14 +200,17 @@ def test_read_corpus_sorted_with_ids_from_file_names(corpus_dir):
     (corpus_dir / ".hidden.txt").write_text("숨은 파일이다.\n", "utf-8")
     (corpus_dir / ".git").mkdir()
     (corpus_dir / ".git" / "notes.txt").write_text("숨은 폴더다.\n", "utf-8")
-    docs = read_corpus(corpus_dir)
+    reading = read_corpus(corpus_dir)
+    docs = reading.documents
     assert [d.doc_id for d in docs] == ["alpha", "beta", "nested--gamma-notes"]
     assert docs[1].title == "글로벌 AI 패권 경쟁 : 중국 동향과 시사점"
+    # A truncated PDF is skipped with its reason; the text reports are still read.
+    assert [Path(s.path).name for s in reading.skipped] == ["ignored.pdf"]
 
 
 def test_read_corpus_decodes_each_file_on_its_own(corpus_dir):
     (corpus_dir / "legacy.txt").write_bytes("중국 인공지능 산업이 성장했다.\n".encode("cp949"))
-    encodings = {d.doc_id: d.encoding for d in read_corpus(corpus_dir)}
+    encodings = {d.doc_id: d.encoding for d in read_corpus(corpus_dir).documents}
     assert encodings == {"alpha": "utf-8", "beta": "utf-8", "legacy": "cp949"}
 
 
@@ -219,29 +222,37 @@ def test_missing_corpus_folder(tmp_path):
 
 
 def test_empty_corpus_folder(tmp_path):
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
-    with pytest.raises(CorpusError, match=r"holds no \.txt or \.md reports"):
+    (tmp_path / "notes.xlsx").write_bytes(b"PK\x03\x04")
+    with pytest.raises(CorpusError, match=r"holds no reports"):
         read_corpus(tmp_path)
 
 
-def test_empty_file_in_corpus_names_the_file(corpus_dir):
+def test_corpus_of_only_broken_files_fails_naming_them(tmp_path):
+    (tmp_path / "blank.txt").write_text("", encoding="utf-8")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    with pytest.raises(CorpusError, match=r"no report .* could be read") as info:
+        read_corpus(tmp_path)
+    assert "blank.txt" in str(info.value) and "notes.pdf" in str(info.value)
+
+
+def test_empty_file_is_skipped_with_its_name(corpus_dir):
     (corpus_dir / "blank.txt").write_text("", encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"blank\.txt"):
-        read_corpus(corpus_dir)
+    reading = read_corpus(corpus_dir)
+    assert [d.doc_id for d in reading.documents] == ["alpha", "beta"]
+    (skip,) = reading.skipped
+    assert skip.path.endswith("blank.txt") and "0 bytes" in skip.reason
 
 
-def test_binary_file_in_corpus_names_the_file(corpus_dir):
+def test_binary_file_is_skipped_with_its_name(corpus_dir):
     (corpus_dir / "scan.txt").write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(CorpusError, match=r"scan\.txt"):
-        read_corpus(corpus_dir)
+    (skip,) = read_corpus(corpus_dir).skipped
+    assert "scan.txt" in skip.reason and "binary" in skip.reason
 
 
-def test_duplicate_ids_raise(corpus_dir):
+def test_duplicate_ids_skip_the_second_file(corpus_dir):
     (corpus_dir / "Alpha.md").write_text("다른 알파 보고서 본문이다.\n", encoding="utf-8")
-    with pytest.raises(CorpusError) as info:
-        read_corpus(corpus_dir)
-    message = str(info.value)
-    assert "'alpha'" in message
-    assert "Alpha.md" in message
-    assert "alpha.txt" in message
-    assert "rename" in message
+    reading = read_corpus(corpus_dir)
+    assert [d.doc_id for d in reading.documents] == ["alpha", "beta"]
+    (skip,) = reading.skipped
+    assert "'alpha'" in skip.reason and skip.path.endswith("alpha.txt")
+    assert "rename" in skip.reason

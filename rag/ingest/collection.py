@@ -1,0 +1,93 @@
+"""Reading a corpus folder: every report file of a supported format, each broken one
+skipped with its reason while the rest are read."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..errors import CorpusError
+from .document import Document
+from .formats import SUFFIXES, read_document
+from .plain import make_doc_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A corpus file that could not be read, and why (one line, with what to do)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CorpusReading:
+    documents: tuple[Document, ...]
+    skipped: tuple[SkippedFile, ...]
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The report files under `corpus_dir` (supported suffixes, no hidden paths), sorted."""
+    return sorted(
+        p for p in corpus_dir.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+    )
+
+
+def read_corpus(corpus_dir: Path, ocr: Callable[[object], str] | None = None,
+                known: Mapping[str, Document] | None = None) -> CorpusReading:
+    """Read every report under `corpus_dir`.
+
+    A file that cannot be read is skipped with its reason; the reading fails only when
+    no file could be read. `known` maps file hashes to documents read before (the
+    index's): a file whose bytes are unchanged is not parsed again.
+    """
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(
+            f"corpus folder {corpus_dir} does not exist; create it and put reports in it")
+    paths = corpus_files(corpus_dir)
+    if not paths:
+        raise CorpusError(
+            f"corpus folder {corpus_dir} holds no reports ({', '.join(SUFFIXES)}); "
+            "add at least one")
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        doc_id = make_doc_id(path.relative_to(corpus_dir))
+        if doc_id in seen:
+            skipped.append(SkippedFile(str(path), f"maps to the same document id {doc_id!r} "
+                                       f"as {seen[doc_id]}; rename one of them"))
+            continue
+        try:
+            doc = _reuse(path, doc_id, known) or read_document(path, doc_id=doc_id, ocr=ocr)
+        except CorpusError as exc:
+            log.info("skipped %s: %s", path, exc)
+            skipped.append(SkippedFile(str(path), str(exc)))
+            continue
+        seen[doc_id] = str(path)
+        documents.append(doc)
+    if not documents:
+        reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:5])
+        raise CorpusError(f"no report in {corpus_dir} could be read ({reasons})")
+    return CorpusReading(tuple(documents), tuple(skipped))
+
+
+def _reuse(path: Path, doc_id: str, known: Mapping[str, Document] | None) -> Document | None:
+    if not known or path.suffix.lower() in (".txt", ".md"):
+        return None  # text files are cheaper to read than to hash twice
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    doc = known.get(digest)
+    if doc is None or doc.doc_id != doc_id:
+        return None
+    return replace(doc, source=str(path))
