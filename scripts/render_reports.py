@@ -93,7 +93,9 @@ def write_hwpx(parts: list[tuple[str, object]], path: Path) -> None:
             document.add_heading(text, level=level, **extra)
             first_chapter = first_chapter and level != 1
         elif kind == "para":
-            document.add_paragraph(value)
+            # Body style (바탕글), not the style of the heading before it.
+            document.add_paragraph(value, style_id_ref=0, para_pr_id_ref=0,
+                                   inherit_style=False)
         else:
             width = max(len(r) for r in value)
             table = document.add_table(len(value), width)

@@ -16,7 +16,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from ..errors import CorpusError
-from .layout import HEADING, NOTE, PARAGRAPH, ROW, Block, Extraction, table_row
+from .layout import NOTE, ROW, Block, Extraction, styled_block, table_row
 
 _HP = "{http://www.hancom.co.kr/hwpml/2011/paragraph}"
 _HH = "{http://www.hancom.co.kr/hwpml/2011/head}"
@@ -117,8 +117,7 @@ class _SectionReader:
         level = self.levels.get(("style", p.get("styleIDRef", ""))) or self.levels.get(
             ("para", p.get("paraPrIDRef", "")))
         if text.strip():
-            kind = HEADING if level and len(text) <= 200 else PARAGRAPH
-            self.blocks.append(Block(kind, text, self.page, level or 0))
+            self.blocks.append(styled_block(text, level or 0, self.page))
         for rows in tables:
             self.blocks.extend(Block(ROW, row, self.page) for row in rows)
         self.blocks.extend(Block(NOTE, note, self.page) for note in notes)

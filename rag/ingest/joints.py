@@ -26,10 +26,10 @@ def resolve_wraps(texts: Sequence[str]) -> list[str]:
         for m in _EDGE.finditer(text):
             pending.append((m.group(1), m.group(3)))
     decisions: dict[tuple[str, str], bool] = {}
-    ask = sorted({pair for pair in pending if _strip(pair[0] + pair[1]) not in words})
     for pair in pending:
-        if _strip(pair[0] + pair[1]) in words:
+        if _written_whole(pair, words):
             decisions[pair] = False
+    ask = sorted(set(pending) - set(decisions))
     if ask:
         from ..bm25 import respace
 
@@ -40,6 +40,14 @@ def resolve_wraps(texts: Sequence[str]) -> list[str]:
         out.append(_EDGE.sub(lambda m: m.group(1) + (" " if decisions[(m.group(1), m.group(3))]
                                                       else "") + m.group(2) + m.group(3), text))
     return out
+
+
+def _written_whole(pair: tuple[str, str], words: set[str]) -> bool:
+    """Whether the document writes the joined word, or a word spanning the wrap with
+    another particle after it ("보급확대" for "보급 / 확대가"), without a space."""
+    head, tail = _strip(pair[0]), pair[1]
+    joined = _strip(head + tail)
+    return any(joined[:k] in words for k in range(len(head) + 2, len(joined) + 1))
 
 
 def _strip(word: str) -> str:

@@ -40,6 +40,20 @@ class Layout:
     headings: tuple[tuple[int, int], ...]
 
 
+# A sentence's end: a styled line ending so is body text whatever its style says (HWP
+# outline numbering is often used for numbered body paragraphs).
+_SENTENCE_END = re.compile(r"(?:[다요음임함됨]\s*[.!?]?|[.!?])\s*(?:\d{1,2}\))?\s*$")
+MAX_HEADING_CHARS = 120
+
+
+def styled_block(text: str, level: int, page: int = 0) -> Block:
+    """A paragraph the file styles at outline `level` (0: none): a heading if it reads
+    like one, short and without a sentence's ending, else a paragraph."""
+    if level and len(text.strip()) <= MAX_HEADING_CHARS and not _SENTENCE_END.search(text):
+        return Block(HEADING, text, page, level)
+    return Block(PARAGRAPH, text, page)
+
+
 def normalize_line(text: str) -> str:
     """One line of clean text: NFC Hangul, no soft hyphens or control characters,
     runs of spaces as one, tabs kept (they separate a row's cells)."""

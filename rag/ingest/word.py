@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import CorpusError
-from .layout import HEADING, NOTE, PARAGRAPH, ROW, Block, Extraction, table_row
+from .layout import NOTE, ROW, Block, Extraction, styled_block, table_row
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING_STYLE = re.compile(r"^(?:Heading|제목)\s*(\d)$", re.IGNORECASE)
@@ -105,9 +105,7 @@ class _BodyReader:
         text = "".join(parts)
         if not text.strip():
             return
-        level = self._level(ppr)
-        kind = HEADING if level and len(text) <= 200 else PARAGRAPH
-        self.blocks.append(Block(kind, text, self.page, level))
+        self.blocks.append(styled_block(text, self._level(ppr), self.page))
 
     def _level(self, ppr) -> int:
         if ppr is None:
