@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUESTION ?= 중국의 생성형 AI 특허 출원 수는 몇 건인가?
 
-.PHONY: setup llm browser run ask test lint clean
+.PHONY: setup llm browser ocr run ask test lint clean
 
 setup: $(VENV)/.installed
 
@@ -32,6 +32,14 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    --no-install-recommends chromium chromium-driver fonts-noto-cjk >/dev/null; }
 
+# Optional OCR of scanned PDF pages: Debian's Tesseract with its Korean model
+# (RAG_OCR=auto uses it once installed).
+ocr:
+	@command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx kor || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends tesseract-ocr tesseract-ocr-kor >/dev/null; }
+
 # Build the index and open the chat UI on http://127.0.0.1:7860.
 run: setup
 	$(BIN)/rag index
@@ -42,7 +50,7 @@ ask: setup
 	$(BIN)/rag index
 	$(BIN)/rag ask "$(QUESTION)"
 
-test: setup llm browser
+test: setup llm browser ocr
 	$(BIN)/ruff check rag tests bench ui.py
 	$(BIN)/python -m pytest -q
 

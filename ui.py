@@ -11,6 +11,7 @@ as ``rag ask --json`` and ``rag search --json``.
 from __future__ import annotations
 
 import argparse
+import base64
 import logging
 import os
 import re
@@ -34,6 +35,7 @@ from rag.conversation import resolve_followup
 from rag.errors import CorpusError, RagError
 from rag.indexing import build_index
 from rag.ingest import SUFFIXES, corpus_files, make_doc_id, read_document
+from rag.ingest.page_image import page_jpeg
 from rag.llm import llm_available
 from rag.retrieval import Retriever
 
@@ -88,6 +90,10 @@ CSS = """
   background: var(--color-accent); }
 .source .passage { white-space: pre-wrap; font-size: .9rem; line-height: 1.7; }
 .source .notes { margin: .4rem 0 0; padding-left: 1.1rem; font-size: .8rem; color: #555; }
+.source .page-view { margin-top: .4rem; font-size: .8rem; }
+.source .page-view img { width: 100%; border: 1px solid #ddd; margin-top: .3rem; }
+.upload-results { margin: .3rem 0; padding-left: 1rem; font-size: .85rem; }
+.upload-results .upload-skipped { color: #a33; }
 .source mark.quote { background: #fde68a; color: inherit; padding: 1px 0; border-radius: 2px; }
 .dark .source mark.quote { background: #92400e; }
 .source.active { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent); }
@@ -174,6 +180,24 @@ class ReportApp:
     def doc_lengths(self) -> dict[str, int]:
         return {doc_id: n for doc_id, _, n in self.documents()}
 
+    def page_previews(self, citations: Any) -> dict[int, str]:
+        """Marker → the cited PDF page as a picture (data URI) with the sentence marked."""
+        previews: dict[int, str] = {}
+        documents = self.base.index.documents
+        for c in citations:
+            doc = documents.get(c.doc_id)
+            if doc is None or doc.format != "pdf" or c.page is None:
+                continue
+            quote = c.text if c.quote_start is None else \
+                c.text[c.quote_start - c.start:c.quote_end - c.start]
+            try:
+                image = page_jpeg(Path(doc.source), c.page, quote)
+            except CorpusError as exc:
+                log.warning("no page view for [%d]: %s", c.marker, exc)
+                continue
+            previews[c.marker] = "data:image/jpeg;base64," + base64.b64encode(image).decode()
+        return previews
+
     def doc_choices(self) -> list[tuple[str, str]]:
         return [(f"{title} ({doc_id})", doc_id) for doc_id, title, _ in self.documents()]
 
@@ -256,8 +280,9 @@ class ReportApp:
                     meta = (f"{answer.mode} · {len(answer.citations)} sources · "
                             f"{time.perf_counter() - started:.1f} s")
                     chat[-1] = _assistant(self._message(body, resolution, notes, meta))
-                    pending.update(ok=True, html=render.turn_sources(number, question, data,
-                                                                     lengths))
+                    pending.update(ok=True, html=render.turn_sources(
+                        number, question, data, lengths,
+                        previews=self.page_previews(answer.citations)))
                     turns = [*turns, pending]
                     yield list(chat), _panel(turns), turns
         except RagError as exc:

@@ -120,8 +120,10 @@ def error_html(message: str) -> str:
 def source_card(*, anchor: str, label: str, title: str, section: str, doc_id: str, start: int,
                 end: int, text: str, doc_length: int | None = None,
                 quote_start: int | None = None, quote_end: int | None = None,
-                notes: Sequence[Mapping[str, Any]] = (), page_label: str = "") -> str:
-    """One passage: label, document title, section path, page, position, and the passage."""
+                notes: Sequence[Mapping[str, Any]] = (), page_label: str = "",
+                preview: str = "") -> str:
+    """One passage: label, document title, section path, page, position, the passage,
+    and (`preview`, an image URI) the printed page with the cited sentence marked."""
     place = position_label(start, end, doc_length)
     if page_label:
         place = f"p. {page_label} · {place}"
@@ -141,8 +143,17 @@ def source_card(*, anchor: str, label: str, title: str, section: str, doc_id: st
         f'<div class="passage">'
         f'{passage_html(text, start, quote_start, quote_end)}</div>'
         f'{notes_html(notes)}'
+        f'{_page_view(preview, page_label)}'
         f'</article>'
     )
+
+
+def _page_view(preview: str, page_label: str) -> str:
+    if not preview.startswith("data:image/"):
+        return ""
+    return (f'<details class="page-view"><summary>p. {escape(page_label)} 쪽 보기 · page view'
+            f'</summary><img src="{escape(preview)}" alt="page {escape(page_label)}, the cited '
+            f'sentence highlighted" loading="lazy"></details>')
 
 
 def notes_html(notes: Sequence[Mapping[str, Any]]) -> str:
@@ -155,15 +166,19 @@ def notes_html(notes: Sequence[Mapping[str, Any]]) -> str:
 
 
 def citation_cards(citations: Sequence[Mapping[str, Any]], turn: int,
-                   doc_lengths: Mapping[str, int]) -> str:
-    """A card per citation (dicts as in ``Answer.to_dict()["citations"]``)."""
+                   doc_lengths: Mapping[str, int], previews: Mapping[int, str] | None = None
+                   ) -> str:
+    """A card per citation (dicts as in ``Answer.to_dict()["citations"]``); `previews`
+    maps a marker to the picture of its printed page."""
+    previews = previews or {}
     return "".join(
         source_card(anchor=anchor_id(turn, c["marker"]), label=f"[{c['marker']}]",
                     title=c["title"], section=c["section"], doc_id=c["doc_id"],
                     start=c["start"], end=c["end"], text=c["text"],
                     doc_length=doc_lengths.get(c["doc_id"]), quote_start=c.get("quote_start"),
                     quote_end=c.get("quote_end"), notes=c.get("notes", ()),
-                    page_label=c.get("page_label") or "")
+                    page_label=c.get("page_label") or "",
+                    preview=previews.get(c["marker"], ""))
         for c in citations
     )
 
@@ -183,7 +198,8 @@ def hit_cards(hits: Sequence[Mapping[str, Any]], turn: int, doc_lengths: Mapping
 
 def turn_sources(turn: int, question: str, answer: Mapping[str, Any] | None,
                  doc_lengths: Mapping[str, int],
-                 hits: Sequence[Mapping[str, Any]] = ()) -> str:
+                 hits: Sequence[Mapping[str, Any]] = (),
+                 previews: Mapping[int, str] | None = None) -> str:
     """The sources of one chat turn: its citations, or the closest passages if it abstained.
 
     With no answer yet, `hits` (the retrieved passages) are shown while it is composed.
@@ -197,7 +213,7 @@ def turn_sources(turn: int, question: str, answer: Mapping[str, Any] | None,
             "no passage matched")
     else:
         heading = "출처 · sources"
-        body = citation_cards(answer.get("citations", ()), turn, doc_lengths)
+        body = citation_cards(answer.get("citations", ()), turn, doc_lengths, previews)
     return (f'<p class="turn-heading">{escape(heading)}</p>{body}')
 
 

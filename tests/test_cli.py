@@ -420,3 +420,36 @@ def test_search_and_ask_show_a_passage_footnote(env, corpus_dir, capsys):
     code, out, _ = run(capsys, "ask", "선전시 AI 펀드 규모는?", "--doc", "gamma")
     assert code == 0 and "100억 위안" in out
     assert "      ↳ footnote 11) China's tech hub Shenzhen" in out
+
+
+def test_index_skips_each_broken_file_with_one_line_and_indexes_the_rest(env, capsys,
+                                                                          monkeypatch):
+    from sample_files import REPORTS, broken_files
+
+    monkeypatch.setenv("RAG_OCR", "off")  # the scan stays unreadable (OCR is tested apart)
+    corpus = env / "corpus"
+    corpus.mkdir()
+    expected = broken_files(corpus)
+    (corpus / "good.hwpx").write_bytes(
+        (REPORTS / "hwpx" / "klid-china-ai-policy-2025.hwpx").read_bytes())
+    code, out, err = run(capsys, "index", "--no-progress")
+    assert code == 0 and out.startswith("indexed index: 1 added; ")
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err
+    assert lines[-1] == f"{len(expected)} file(s) skipped; the other reports are indexed"
+    skipped = {line.split(": ", 1)[0].removeprefix("skipped "): line for line in lines[:-1]}
+    assert {Path(p).name for p in skipped} == set(expected)
+    for path, line in skipped.items():
+        assert expected[Path(path).name] in line
+
+
+def test_index_of_only_broken_files_fails_with_one_line(env, capsys, monkeypatch):
+    from sample_files import broken_files
+
+    monkeypatch.setenv("RAG_OCR", "off")
+    corpus = env / "corpus"
+    corpus.mkdir()
+    broken_files(corpus)
+    code, _, err = run(capsys, "index", "--no-progress")
+    assert code == 1
+    assert_one_line_error(err, "no report in corpus could be read")

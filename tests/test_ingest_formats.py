@@ -9,8 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sample_files import broken_files, scanned_pdf
 
-from pdf_samples import latin_font_pdf, scanned_pdf
 from rag.chunking import chunk_document, split_sentences
 from rag.errors import CorpusError
 from rag.ingest import read_corpus, read_document, sniff
@@ -165,33 +165,8 @@ def test_html_reads_the_article_without_navigation(tmp_path):
 
 # --- broken and unusable files ----------------------------------------------------------
 
-def _broken_files(folder: Path) -> dict[str, str]:
-    """Each broken kind → a fragment its message must hold."""
-    (folder / "empty.pdf").write_bytes(b"")
-    (folder / "truncated.pdf").write_bytes(
-        (REPORTS / "pdf" / "klid-china-ai-policy-2025.pdf").read_bytes()[:2000])
-    (folder / "protected.pdf").write_bytes((FIXTURES / "broken" / "protected.pdf").read_bytes())
-    (folder / "protected.hwp").write_bytes(
-        (FIXTURES / "hwp" / "protected_document.hwp").read_bytes())
-    (folder / "damaged.hwpx").write_bytes(b"PK\x03\x04" + b"\x00" * 200)
-    (folder / "damaged.docx").write_bytes(
-        (REPORTS / "docx" / "klid-china-ai-policy-2025.docx").read_bytes()[:3000])
-    (folder / "misnamed.pdf").write_text("PDF가 아닌 그냥 글이다.\n", encoding="utf-8")
-    latin_font_pdf("중국의 인공지능 산업은 빠르게 성장하고 있으며 정부는 대규모 투자를 "
-                   "계획하고 있다", folder / "nounicode.pdf")
-    scanned_pdf(REPORTS / "pdf" / "klid-china-ai-policy-2025.pdf", folder / "scan.pdf",
-                pages=1, scale=1.0)
-    return {
-        "empty.pdf": "0 bytes", "truncated.pdf": "not a readable PDF",
-        "protected.pdf": "password-protected", "protected.hwp": "password-protected",
-        "damaged.hwpx": "damaged zip", "damaged.docx": "damaged zip",
-        "misnamed.pdf": "does not hold PDF content", "nounicode.pdf": "does not decode",
-        "scan.pdf": "no text layer",
-    }
-
-
 def test_every_broken_kind_is_skipped_with_one_clear_line(tmp_path):
-    expected = _broken_files(tmp_path)
+    expected = broken_files(tmp_path)
     (tmp_path / "good.docx").write_bytes(
         (REPORTS / "docx" / "klid-china-ai-policy-2025.docx").read_bytes())
     reading = read_corpus(tmp_path)

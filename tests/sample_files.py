@@ -1,9 +1,13 @@
-"""PDFs made for tests: a scan (pages as images only) and a text layer whose font has
-no Unicode map (Korean bytes shown through a Latin font)."""
+"""Files made for tests: a scanned PDF (pages as images only), a PDF whose font has no
+Unicode map (Korean bytes shown through a Latin font), and a folder of every kind of
+broken report file."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPORTS = FIXTURES / "reports"
 
 
 def scanned_pdf(source: Path, target: Path, pages: int = 2, scale: float = 300 / 72) -> Path:
@@ -46,3 +50,28 @@ def latin_font_pdf(text: str, target: Path) -> Path:
         len(objects) + 1, xref)
     target.write_bytes(out)
     return target
+
+
+def broken_files(folder: Path) -> dict[str, str]:
+    """Each broken kind → a fragment its message must hold."""
+    (folder / "empty.pdf").write_bytes(b"")
+    (folder / "truncated.pdf").write_bytes(
+        (REPORTS / "pdf" / "klid-china-ai-policy-2025.pdf").read_bytes()[:2000])
+    (folder / "protected.pdf").write_bytes((FIXTURES / "broken" / "protected.pdf").read_bytes())
+    (folder / "protected.hwp").write_bytes(
+        (FIXTURES / "hwp" / "protected_document.hwp").read_bytes())
+    (folder / "damaged.hwpx").write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    (folder / "damaged.docx").write_bytes(
+        (REPORTS / "docx" / "klid-china-ai-policy-2025.docx").read_bytes()[:3000])
+    (folder / "misnamed.pdf").write_text("PDF가 아닌 그냥 글이다.\n", encoding="utf-8")
+    latin_font_pdf("중국의 인공지능 산업은 빠르게 성장하고 있으며 정부는 대규모 투자를 "
+                   "계획하고 있다", folder / "nounicode.pdf")
+    scanned_pdf(REPORTS / "pdf" / "klid-china-ai-policy-2025.pdf", folder / "scan.pdf",
+                pages=1, scale=1.0)
+    return {
+        "empty.pdf": "0 bytes", "truncated.pdf": "not a readable PDF",
+        "protected.pdf": "password-protected", "protected.hwp": "password-protected",
+        "damaged.hwpx": "damaged zip", "damaged.docx": "damaged zip",
+        "misnamed.pdf": "does not hold PDF content", "nounicode.pdf": "does not decode",
+        "scan.pdf": "no text layer",
+    }
