@@ -8,14 +8,14 @@ import shutil
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import make_config
+from PIL import Image
+from sample_files import REPORTS
+
 from rag.embedding import HashEmbedder
 from rag.errors import CorpusError
 from rag.indexing import build_index
 from rag.ingest.page_image import page_jpeg
-from sample_files import REPORTS
 
 PDF = REPORTS / "pdf" / "kistep-global-ai-china-2025.pdf"
 QUOTE = ("미국은 기존 AI 칩 H800에 대한 수출제한을 강화했으며, 최근에는 이보다 더 사양이 "
@@ -54,7 +54,7 @@ def test_chat_shows_the_printed_page_under_a_pdf_citation(tmp_path):
     config = make_config(tmp_path)
     build_index(config, embedder=HashEmbedder())
     app = ui.ReportApp(config)
-    *_, (chat, panel, turns) = app.respond("H20 칩의 성능은 H100 대비 어느 수준인가?", [], [],
+    *_, (_chat, panel, _turns) = app.respond("H20 칩의 성능은 H100 대비 어느 수준인가?", [], [],
                                            "extractive", 5, [], False)
     answer = app.ask("H20 칩의 성능은 H100 대비 어느 수준인가?")
     assert answer["citations"] and all(c["page"] for c in answer["citations"])
