@@ -196,6 +196,21 @@ def test_format_is_read_from_content_not_only_the_suffix(tmp_path):
     assert sniff(hwpx, hwpx.read_bytes()[:8]) == "hwpx"
     with pytest.raises(CorpusError, match="old Office binary"):
         sniff(Path("old.doc"), b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    with pytest.raises(CorpusError, match="password-protected"):
+        sniff(Path("locked.docx"), b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def test_a_zip_that_unpacks_to_more_than_a_report_is_refused(tmp_path):
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"")
+        with archive.open("filler.bin", "w", force_zip64=True) as member:
+            chunk = b"\0" * (1 << 24)
+            for _ in range(33):  # 528 MiB of zeros, a few hundred KiB packed
+                member.write(chunk)
+    assert bomb.stat().st_size < 5_000_000
+    with pytest.raises(CorpusError, match="unpacks to"):
+        read_document(bomb)
 
 
 @pytest.mark.integration

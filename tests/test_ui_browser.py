@@ -348,11 +348,16 @@ def test_an_uploaded_report_is_searchable_and_shown_as_text(server, browser) -> 
     upload = server[1] / "upload" / "<img src=x onerror=alert(1)>.txt"
     upload.parent.mkdir()
     upload.write_bytes(XSS_REPORT.encode("cp949"))
+    damaged = server[1] / "upload" / "damaged.hwpx"
+    damaged.write_bytes(b"PK\x03\x04 not a zip")
     field = browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
-    field.send_keys(str(upload))
+    field.send_keys(f"{upload}\n{damaged}")  # two files at once
     status = browser.find_element(By.ID, "upload-status")
-    WebDriverWait(browser, 120).until(lambda d: "added" in status.text or "⚠" in status.text)
-    assert "searchable" in status.text, status.text
+    WebDriverWait(browser, 120).until(
+        lambda d: "searchable" in status.text or "⚠" in status.text)
+    # One line per file: the report indexed, the damaged file skipped with its reason.
+    assert "✓" in status.text and "searchable" in status.text, status.text
+    assert "✗ damaged.hwpx" in status.text and "damaged zip" in status.text, status.text
 
     answer = _ask(browser, "제주 감귤 수확량은 2024년에 얼마나 증가했나?")
     assert "17%" in answer.text

@@ -32,6 +32,10 @@ def sniff(path: Path, head: bytes) -> str:
         if suffix in (".doc", ".xls", ".ppt"):
             raise CorpusError(f"{path.name} is an old Office binary file; save it as .docx "
                               "or PDF and add that")
+        if suffix in (".docx", ".hwpx"):
+            # Office and Hancom wrap a password-protected document in an OLE container.
+            raise CorpusError(f"{path.name} is password-protected (an encrypted container); "
+                              "save an unprotected copy and add that")
         return "hwp"
     if head.startswith(b"PK\x03\x04"):
         return _zip_format(path)
@@ -47,11 +51,16 @@ def sniff(path: Path, head: bytes) -> str:
 def _zip_format(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
+            infos = archive.infolist()
+            names = {i.filename for i in infos}
             mimetype = archive.read("mimetype")[:64] if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise CorpusError(f"{path.name} is a damaged zip archive ({exc}); open and save it "
                           "again in the program that made it") from exc
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > MAX_FILE_BYTES:
+        raise CorpusError(f"{path.name} unpacks to {unpacked:,} bytes, more than a report "
+                          "holds; the file is refused")
     if b"hwp" in mimetype or "Contents/section0.xml" in names:
         return "hwpx"
     if "word/document.xml" in names:
