@@ -8,7 +8,7 @@ import pytest
 from rag.chunking import chunk_document, split_sentences
 from rag.embedding import HashEmbedder
 from rag.indexing import build_index, index_terms
-from rag.ingest import read_corpus
+from rag.ingest import read_corpus, read_document
 from rag.store import MANIFEST, build_settings, load_index
 
 
@@ -262,3 +262,35 @@ def test_footnote_context_off_indexes_the_note_alone(config):
     assert not any(p.startswith("1) Shenzhen fund\n") for p in embedder.passages)
     assert not any(p.startswith("선전시는") and p.endswith("1) Shenzhen fund")
                    for p in embedder.passages)
+
+
+def test_report_files_of_every_format_index_incrementally(config, monkeypatch):
+    """PDF, DOCX and HWPX beside text: an unchanged file is neither parsed nor embedded
+    again; a file replaced by another rendering is re-read and re-embedded alone."""
+    from sample_files import REPORTS
+
+    for fmt in ("pdf", "docx", "hwpx"):
+        source = REPORTS / fmt / f"klid-china-ai-policy-2025.{fmt}"
+        (config.corpus_dir / f"klid-{fmt}.{fmt}").write_bytes(source.read_bytes())
+    first = build_index(config, embedder=HashEmbedder())
+    assert set(first.added) == {"alpha", "beta", "klid-pdf", "klid-docx", "klid-hwpx"}
+    stored = load(config).documents
+    assert stored["klid-pdf"].format == "pdf" and len(stored["klid-pdf"].pages) == 7
+    assert stored["klid-hwpx"].pages and stored["klid-docx"].pages
+
+    import rag.ingest.collection as collection
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("an unchanged report file was parsed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(collection, "read_document",
+                      lambda path, **kw: no_parsing() if path.suffix != ".txt"
+                      else read_document(path, **kw))
+        again = build_index(config, embedder_factory=no_embedder)
+    assert again.up_to_date
+    (config.corpus_dir / "klid-pdf.pdf").write_bytes(
+        (REPORTS / "pdf" / "kistep-global-ai-china-2025.pdf").read_bytes())
+    changed = build_index(config, embedder=HashEmbedder())
+    assert changed.changed == ("klid-pdf",)
+    assert len(load(config).documents["klid-pdf"].pages) == 12

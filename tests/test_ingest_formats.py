@@ -227,3 +227,12 @@ def test_scanned_pages_are_read_by_ocr_with_their_pages(tmp_path):
     assert "개발 정책과 사례" in first and "데이터센터" in first
     assert "소프트웨어 융합 솔루션" in second and "소프트웨어 융합 솔루션" not in first
     assert "개발 정책과 사례" not in second
+
+
+def test_docx_footnotes_and_outline_levels_from_libreoffice():
+    # notes.docx: LibreOffice's conversion of notes.fodt beside it (two footnotes).
+    doc = read_document(FIXTURES / "docx" / "notes.docx")
+    assert "집계되었다.1) 양식 생산은 늘었다.\n\n1) 해양수산부(2025), 어업생산동향조사" in doc.text
+    assert "넘었다.2)\n\n2) 관세청 수출입무역통계" in doc.text
+    sections = {c.section for c in chunk_document(doc, 200, 40) if "김 수출액" in c.text}
+    assert sections == {"해양 수산 동향 › 수출"}
