@@ -16,11 +16,9 @@ from .layout import NOTE, PARAGRAPH, ROW, Block, Extraction
 
 
 def read_hwp(path: Path) -> Extraction:
-    try:
-        from hwp_hwpx_parser import ExtractOptions, HWP5Reader, ImageMarkerStyle, TableStyle
-    except ImportError as exc:
-        raise CorpusError("reading .hwp files needs hwp-hwpx-parser; run: pip install "
-                          "hwp-hwpx-parser") from exc
+    # Imported here: a corpus without HWP files never loads the library.
+    from hwp_hwpx_parser import ExtractOptions, HWP5Reader, ImageMarkerStyle, TableStyle
+
     try:
         reader = HWP5Reader(str(path))
     except Exception as exc:  # the library raises bare errors on bad files

@@ -12,12 +12,9 @@ from .plain import decode_bytes
 
 
 def read_html(path: Path, raw: bytes) -> Extraction:
-    try:
-        import trafilatura
-        from lxml import etree
-    except ImportError as exc:
-        raise CorpusError("reading .html files needs trafilatura; run: pip install "
-                          "trafilatura") from exc
+    import trafilatura
+    from lxml import etree
+
     html, _ = decode_bytes(raw, path.name) if not raw.lstrip().startswith(b"<?xml") else (
         raw.decode("utf-8", "replace"), "utf-8")
     xml = trafilatura.extract(html, output_format="xml", include_tables=True,

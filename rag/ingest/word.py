@@ -15,12 +15,9 @@ _HEADING_STYLE = re.compile(r"^(?:Heading|제목)\s*(\d)$", re.IGNORECASE)
 
 
 def read_docx(path: Path) -> Extraction:
-    try:
-        import docx
-        from docx.opc.exceptions import PackageNotFoundError
-    except ImportError as exc:
-        raise CorpusError("reading .docx files needs python-docx; run: pip install "
-                          "python-docx") from exc
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
