@@ -312,7 +312,9 @@ class ReportApp:
             try:
                 name, doc_id = self._place_upload(source, taken)
             except CorpusError as exc:
-                results.append(UploadResult(source.name, "", "skipped", str(exc)))
+                # The upload's temporary folder is the server's business, not the user's.
+                reason = str(exc).replace(f"{source.parent}{os.sep}", "")
+                results.append(UploadResult(source.name, "", "skipped", reason))
                 continue
             target = self.config.corpus_dir / name
             target.write_bytes(source.read_bytes())
@@ -444,7 +446,9 @@ def build_ui(app: ReportApp) -> gr.Blocks:
             upload = gr.File(label="PDF · HWP · HWPX · DOCX · HTML · TXT · MD",
                              file_types=list(SUFFIXES), file_count="multiple",
                              elem_id="upload")
-            upload_status = gr.Markdown(elem_id="upload-status")
+            # HTML, not Markdown: a title or file name holding Markdown ("![](http://…)")
+            # must show as text, never fetch or link anything.
+            upload_status = gr.HTML(elem_id="upload-status")
         header = gr.HTML(app.header())
         with gr.Row(equal_height=False):
             with gr.Column(scale=6, min_width=400):

@@ -34,7 +34,7 @@ def run_format(fmt: str, corpus: Path, work: Path, qa: Path) -> dict:
     index = work / fmt / "index"
     env = {**os.environ, "RAG_CORPUS_DIR": str(corpus), "RAG_INDEX_DIR": str(index)}
     started = time.perf_counter()
-    subprocess.run([RAG, "index", "--no-progress"], env=env, check=True, cwd=ROOT,
+    subprocess.run([RAG, "index", "--rebuild", "--no-progress"], env=env, check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
     indexed = time.perf_counter() - started
     out = subprocess.run([RAG, "eval", "--qa", str(qa), "--mode", "extractive",

@@ -150,3 +150,15 @@ def test_resolved_question_is_shown_only_when_it_differs() -> None:
 def test_index_summary_escapes_titles() -> None:
     html = render.index_summary([("a", f"제목 {XSS}", 10)], 12)
     assert "1 reports · 12 passages" in html and "<script" not in html
+
+
+def test_upload_results_escape_names_and_reasons():
+    from types import SimpleNamespace as Result
+
+    html = render.upload_results([
+        Result(name="<img src=x onerror=alert(1)>.pdf", doc_id="x", status="indexed",
+               detail="![](http://127.0.0.1:9/pixel.png) (pdf, 3 pages): 4 passages"),
+        Result(name="b.hwpx", doc_id="", status="skipped", detail="b.hwpx is a damaged zip"),
+    ])
+    assert "<img" not in html and "&lt;img src=x" in html
+    assert html.count("<li") == 2 and "✗ <b>b.hwpx</b>: b.hwpx is a damaged zip" in html

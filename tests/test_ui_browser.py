@@ -143,6 +143,7 @@ def test_several_uploads_each_get_their_result(app, tmp_path) -> None:
     assert "docx" in results["harvest.docx"].detail
     assert results["scan.hwpx"].status == "skipped" and "damaged" in results["scan.hwpx"].detail
     assert results["empty.pdf"].status == "skipped" and "0 bytes" in results["empty.pdf"].detail
+    assert str(folder) not in results["empty.pdf"].detail  # no server paths in messages
     hit = app.search("감귤 수확량은 몇 톤인가", k=1)["hits"][0]
     assert hit["doc_id"] == results["harvest.docx"].doc_id
 
