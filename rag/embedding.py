@@ -34,10 +34,17 @@ def load_embedder(config: Config) -> Embedder:
     """The embedder `config.model` names: DEFAULT_MODEL, "hash", a hub name or a folder."""
     if config.model == HASH_MODEL:
         return HashEmbedder()
-    if config.model == DEFAULT_MODEL:
-        folder = ensure_default_model(config)
-        return SentenceTransformerEmbedder(str(folder), config.model, config.embed_batch_size)
-    return SentenceTransformerEmbedder(config.model, config.model, config.embed_batch_size)
+    folder = ensure_default_model(config) if config.model == DEFAULT_MODEL else Path(config.model)
+    if config.embed_backend != "torch":
+        from .onnx_encoder import OnnxEmbedder
+
+        if not folder.is_dir():
+            raise ModelUnavailableError(
+                f"RAG_EMBED_BACKEND={config.embed_backend} needs the model as a local folder; "
+                f"{config.model!r} is not one")
+        return OnnxEmbedder(folder, config.model, config.embed_batch_size)
+    source = str(folder) if config.model == DEFAULT_MODEL else config.model
+    return SentenceTransformerEmbedder(source, config.model, config.embed_batch_size)
 
 
 def default_model_dir(config: Config) -> Path:

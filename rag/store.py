@@ -64,6 +64,7 @@ def build_settings(config: Config, model_name: str, dim: int) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "model": model_name,
         "dim": dim,
+        "embed_backend": config.embed_backend,
         "embed_context": config.embed_context,
         "footnote_context": config.footnote_context,
         "chunk_tokens": config.chunk_tokens,

@@ -41,6 +41,8 @@ def test_cache_dir_default_follows_xdg(monkeypatch, tmp_path):
 @pytest.mark.parametrize(("field", "value"), [
     ("model", "  "),
     ("embed_batch_size", 0),
+    ("embed_backend", "tensorrt"),
+    ("ocr", "sometimes"),
     ("chunk_tokens", 15),
     ("chunk_tokens", 8193),
     ("chunk_overlap_tokens", -1),

@@ -57,6 +57,7 @@ def test_build_settings_fields(config):
         "format_version": FORMAT_VERSION,
         "model": "hash",
         "dim": 256,
+        "embed_backend": "torch",
         "embed_context": True,
         "footnote_context": True,
         "chunk_tokens": 64,
@@ -144,6 +145,7 @@ def test_missing_index(tmp_path):
     ({"chunk_overlap_tokens": 10}, "chunk_overlap_tokens"),
     ({"embed_context": False}, "embed_context"),
     ({"footnote_context": False}, "footnote_context"),
+    ({"embed_backend": "onnx-int8"}, "embed_backend"),
     ({"bm25_k1": 1.5}, "bm25_k1"),
 ])
 def test_other_settings_raise_mismatch(built_config, change, named):
