@@ -167,8 +167,10 @@ def _cmd_index(args: argparse.Namespace) -> int:
         parts = [f"{len(v)} {k}" for k, v in (("added", report.added), ("changed", report.changed),
                                               ("removed", report.removed),
                                               ("unchanged", report.unchanged)) if v]
+        cached = f", {report.cached_texts} texts from the vector cache" if (
+            report.cached_texts) else ""
         print(f"indexed {report.index_dir}: {', '.join(parts)}; {report.chunks} chunks, "
-              f"{report.embedded_chunks} embedded ({report.seconds:.1f}s)")
+              f"{report.embedded_chunks} embedded{cached} ({report.seconds:.1f}s)")
     for skip in report.skipped:
         print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
     if report.skipped:

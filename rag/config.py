@@ -43,6 +43,9 @@ class Config:
     # "torch" (fp32 sentence-transformers) or "onnx-int8" (ONNX Runtime, int8 weights:
     # faster, cosine ≥ 0.99 to fp32; rag/onnx_encoder.py).
     embed_backend: str = "torch"
+    # Keep passage vectors in the cache by text: an interrupted `rag index` resumes, and
+    # a rebuild re-embeds only texts never embedded (rag/vector_cache.py).
+    embed_cache: bool = True
     # Prefix each chunk's embedding input with the title and section path: cross-lingual
     # matching needs context the small cited chunk alone lacks.
     embed_context: bool = True

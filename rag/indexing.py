@@ -19,6 +19,7 @@ from .footnotes import citing_text, find_footnotes
 from .ingest import SkippedFile, read_corpus
 from .ingest.ocr import page_reader
 from .store import Index, build_settings, load_index, read_manifest, save_index
+from .vector_cache import VectorCache
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class IndexReport:
     seconds: float
     glossed_terms: int = 0
     skipped: tuple[SkippedFile, ...] = ()
+    # Of the texts the new or changed documents needed, how many vectors the cache gave.
+    cached_texts: int = 0
 
     @property
     def up_to_date(self) -> bool:
@@ -113,10 +116,12 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
         embedder = embedder or embedder_factory(config)
         name, dim = embedder.name, embedder.dim
         texts = fresh_texts + fresh_sentences
-        new_rows = iter(_embed(embedder, texts, config, progress))
+        embedded, from_cache = _embed(embedder, texts, config, progress)
+        new_rows = iter(embedded)
         vectors = [v if v is not None else next(new_rows) for v in vectors]
         sentence_vectors = [v if v is not None else next(new_rows) for v in sentence_vectors]
     else:
+        from_cache = 0
         # Only removals: the model is not needed at all.
         assert previous is not None
         name, dim = config.model, previous.dense.dim
@@ -129,7 +134,7 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
     glossed = gloss_vocabulary(config, tokens, progress)
     report = IndexReport(str(config.index_dir), tuple(added), tuple(changed), tuple(removed),
                          tuple(sorted(kept_ids)), len(chunks), len(fresh),
-                         time.perf_counter() - started, glossed, reading.skipped)
+                         time.perf_counter() - started, glossed, reading.skipped, from_cache)
     log.info("indexed %d chunks (%d embedded) in %.1fs", report.chunks,
              report.embedded_chunks, report.seconds)
     return report
@@ -191,18 +196,34 @@ def _load_previous(config: Config) -> Index | None:
 
 
 def _embed(embedder: Embedder, texts: list[str], config: Config, progress: bool
-           ) -> np.ndarray:
-    """Passage vectors for `texts`, with a progress bar on stderr when asked."""
+           ) -> tuple[np.ndarray, int]:
+    """Passage vectors for `texts` and how many came from the vector cache; a progress
+    bar (rate, ETA) on stderr when asked. Each embedded batch goes to the cache at once,
+    so an interrupted run loses at most one batch."""
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    if not progress:
-        return embedder.embed_passages(texts)
-    from tqdm import tqdm
+        return vectors, 0
+    cache = (VectorCache(config.cache_dir / "vectors", embedder.name, config.embed_backend,
+                         embedder.dim) if config.embed_cache else None)
+    try:
+        cached = cache.get(texts) if cache else {}
+        for i, vector in cached.items():
+            vectors[i] = vector
+        missing = [i for i in range(len(texts)) if i not in cached]
+        step = max(config.embed_batch_size * 4, 32)
+        from tqdm import tqdm
 
-    parts = []
-    step = max(config.embed_batch_size * 4, 32)
-    with tqdm(total=len(texts), desc="embedding", unit="text", file=sys.stderr) as bar:
-        for i in range(0, len(texts), step):
-            parts.append(embedder.embed_passages(texts[i:i + step]))
-            bar.update(len(texts[i:i + step]))
-    return np.concatenate(parts)
+        with tqdm(total=len(texts), initial=len(cached), desc="embedding", unit="text",
+                  file=sys.stderr, disable=not progress) as bar:
+            for lo in range(0, len(missing), step):
+                rows = missing[lo:lo + step]
+                batch = [texts[i] for i in rows]
+                out = embedder.embed_passages(batch)
+                vectors[rows] = out
+                if cache:
+                    cache.put(batch, out)
+                bar.update(len(rows))
+    finally:
+        if cache:
+            cache.close()
+    return vectors, len(cached)

@@ -61,11 +61,13 @@ def make_config(root: Path, **changes) -> Config:
     """Settings for a corpus and index under `root`, with the hashing embedder.
 
     Chunks are small (64 tokens, 16 overlap) so the tiny reports still give several.
-    Translation is off: unit tests never load an LLM, installed or not.
+    Translation is off: unit tests never load an LLM, installed or not. The vector cache
+    is off so each test sees every embedding pass (tests/test_vector_cache.py has it on).
     """
     base = Config(corpus_dir=root / "corpus", index_dir=root / "index",
                   cache_dir=root / "cache", model="hash", chunk_tokens=64,
-                  chunk_overlap_tokens=16, translate="off", lexicon="off")
+                  chunk_overlap_tokens=16, translate="off", lexicon="off",
+                  embed_cache=False)
     return base.replace(**changes)
 
 
