@@ -32,7 +32,9 @@ log = logging.getLogger("bench.formats")
 
 def run_format(fmt: str, corpus: Path, work: Path, qa: Path) -> dict:
     index = work / fmt / "index"
-    env = {**os.environ, "RAG_CORPUS_DIR": str(corpus), "RAG_INDEX_DIR": str(index)}
+    # No vector cache: each format's build time is a real build.
+    env = {**os.environ, "RAG_CORPUS_DIR": str(corpus), "RAG_INDEX_DIR": str(index),
+           "RAG_EMBED_CACHE": "false"}
     started = time.perf_counter()
     subprocess.run([RAG, "index", "--rebuild", "--no-progress"], env=env, check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)

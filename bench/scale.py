@@ -372,7 +372,8 @@ def embed_stage(args: argparse.Namespace, config: Config) -> dict[str, Any]:
     if not args.quick:
         timed = _TimedEmbedder(embedder)
         with tempfile.TemporaryDirectory() as tmp, _Clock() as clock:
-            report = build_index(config.replace(index_dir=Path(tmp) / "index"), embedder=timed)
+            report = build_index(config.replace(index_dir=Path(tmp) / "index",
+                                                embed_cache=False), embedder=timed)
         result["real_index_build"] = {
             "chunks": report.chunks, "texts_embedded": timed.texts,
             "embedding_seconds": round(timed.seconds, 2), **clock.as_dict(report.chunks)}

@@ -81,7 +81,9 @@ def run_eval(squad: Path, work: Path, mode: str, limit: int | None) -> tuple[dic
         command += ["--limit", str(limit)]
     log.info("running %s", " ".join(command))
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # The vector cache would make a second run's indexing time a cache read, not a build.
+    env = {**os.environ, "RAG_EMBED_CACHE": "false"}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - started
     if done.returncode:
         raise SystemExit(f"rag eval failed ({done.returncode}):\n{done.stderr[-3000:]}")
