@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from ..errors import CorpusError
+from .pdf import glyph_char
 
 # Pixels per PDF point: a sharp page at the width of the sources panel.
 SCALE = 1.25
@@ -58,9 +59,8 @@ def _quote_boxes(pdf_page, raw, quote: str) -> list[tuple[float, float, float, f
         chars: list[str] = []
         index: list[int] = []
         for i in range(textpage.count_chars()):
-            code = raw.FPDFText_GetUnicode(textpage.raw, i)
-            ch = "-" if code == 2 else chr(code) if code else ""
-            if ch and not ch.isspace():
+            ch = glyph_char(raw.FPDFText_GetUnicode(textpage.raw, i))
+            if not ch.isspace():
                 chars.append(ch)
                 index.append(i)
         page_text = "".join(chars)

@@ -181,15 +181,13 @@ def _page_lines(page) -> list[_Line]:
         for i in range(textpage.count_chars()):
             if raw.FPDFText_IsGenerated(handle, i) == 1:
                 continue
-            code = raw.FPDFText_GetUnicode(handle, i)
-            # PDFium reports a hyphen that ends a line as U+0002.
-            ch = "-" if code == 2 else chr(code) if code else "\ufffd"
+            ch = glyph_char(raw.FPDFText_GetUnicode(handle, i))
             if ch in "\r\n":
                 continue
             left, _bottom, right, _top = textpage.get_charbox(i, loose=True)
             size = raw.FPDFText_GetFontSize(handle, i) or 10.0
-            _x, y = _origin(raw, handle, i)
-            glyph = _Glyph(ch, left, right if right > left else left, y, size)
+            glyph = _Glyph(ch, left, right if right > left else left,
+                           _baseline(raw, handle, i), size)
             (spaces if ch.isspace() else glyphs).append(glyph)
     finally:
         textpage.close()
@@ -201,12 +199,19 @@ def _page_lines(page) -> list[_Line]:
     return lines
 
 
-def _origin(raw, handle, i: int) -> tuple[float, float]:
+def glyph_char(code: int) -> str:
+    """The character PDFium reports for a glyph: U+0002 is its mark for a hyphen that
+    ends a line; 0 is a glyph without a Unicode value."""
+    return "-" if code == 2 else chr(code) if code else "\ufffd"
+
+
+def _baseline(raw, handle, i: int) -> float:
+    """The glyph's origin height on the page: glyphs of one line share it."""
     import ctypes
 
     x, y = ctypes.c_double(), ctypes.c_double()
     raw.FPDFText_GetCharOrigin(handle, i, ctypes.byref(x), ctypes.byref(y))
-    return x.value, y.value
+    return y.value
 
 
 def _group_lines(glyphs: list[_Glyph]) -> list[_Line]:
