@@ -343,15 +343,6 @@ class ReportApp:
         log.info("added %d report(s) in %.1f s", len(placed), report.seconds)
         return results
 
-    def add_report(self, path: str | None) -> str:
-        """Add one uploaded report; its one-line result, or CorpusError with the reason."""
-        if not path:
-            return ""
-        (result,) = self.add_reports([path])
-        if result.status != "indexed":
-            raise CorpusError(result.detail)
-        return f"added {result.name} as {result.doc_id}: {result.detail}"
-
     def _place_upload(self, path: Path, taken: set[str]) -> tuple[str, str]:
         """A safe, unused corpus file name and its document id, after checking the file."""
         name = safe_report_name(path.name)

@@ -105,28 +105,26 @@ def test_an_uploaded_report_is_indexed_and_searchable_at_once(app, tmp_path) -> 
     upload.write_bytes(XSS_REPORT.encode("cp949"))  # a legacy Korean encoding is fine
     plain = app.retriever(robust=False)
     assert plain is app.retriever(robust=False) and plain.index is app.base.index
-    message = app.add_report(str(upload))
+    (added,) = app.add_reports([str(upload)])
     name = "제주-img-src-x-onerror-alert-1.txt"
-    assert (app.config.corpus_dir / name).is_file() and name in message
-    assert "searchable" in message
+    assert (app.config.corpus_dir / name).is_file() and added.name == name
+    assert added.status == "indexed" and "searchable" in added.detail
     hits = app.search("제주 감귤 수확량", k=1)["hits"]
-    assert hits[0]["doc_id"] == "제주-img-src-x-onerror-alert-1"
+    assert hits[0]["doc_id"] == "제주-img-src-x-onerror-alert-1" == added.doc_id
     assert any(doc_id == hits[0]["doc_id"] for _, doc_id in app.doc_choices())
     assert app.retriever(robust=False).search("제주 감귤 수확량", k=1).hits[0].doc_id == \
         hits[0]["doc_id"]
     # The same text again is refused; so are binary files and other suffixes.
-    with pytest.raises(CorpusError, match="same text"):
-        app.add_report(str(upload))
     binary = tmp_path / "up" / "data.txt"
     binary.write_bytes(b"\x00\x01\x02 binary")
-    with pytest.raises(CorpusError, match="binary"):
-        app.add_report(str(binary))
     pdf = tmp_path / "up" / "report.pdf"
     pdf.write_bytes(b"%PDF-1.4")
-    with pytest.raises(CorpusError, match="not a readable PDF"):
-        app.add_report(str(pdf))
-    with pytest.raises(CorpusError, match="not a report file"):
-        app.add_report(str(tmp_path / "up" / "notes.xlsx"))
+    results = app.add_reports([str(upload), str(binary), str(pdf),
+                               str(tmp_path / "up" / "notes.xlsx")])
+    assert [r.status for r in results] == ["skipped"] * 4
+    for result, reason in zip(results, ["same text", "binary", "not a readable PDF",
+                                        "not a report file"]):
+        assert reason in result.detail, (result.name, result.detail)
 
 
 def test_several_uploads_each_get_their_result(app, tmp_path) -> None:
