@@ -256,3 +256,27 @@ def test_duplicate_ids_skip_the_second_file(corpus_dir):
     (skip,) = reading.skipped
     assert "'alpha'" in skip.reason and skip.path.endswith("alpha.txt")
     assert "rename" in skip.reason
+
+
+def test_chinese_gbk_bytes_are_not_taken_for_cp949(tmp_path):
+    text = ("人工智能产业的发展正在改变全球经济格局。中国政府高度重视人工智能技术的研究与应用。"
+            "专家认为未来五年是人工智能发展的关键时期需要加强基础研究突破核心技术。"
+            "吸引企业和人才集聚。出台了一系列政策措施。")
+    raw = text.encode("gbk")
+    raw.decode("cp949")  # GB2312's byte ranges are EUC-KR's: CP949 reads them as Hangul
+    path = tmp_path / "foreign.txt"
+    path.write_bytes(raw)
+    with pytest.raises(CorpusError, match="not Korean text in CP949") as info:
+        read_document(path)
+    assert "decodes as GBK" in str(info.value) and "UTF-8" in str(info.value)
+
+
+def test_cp949_korean_with_a_rare_syllable_still_reads(tmp_path):
+    # Rare syllables (똠, 햏: outside EUC-KR, CP949 only) in ordinary Korean prose.
+    text = ("똠방각하라는 말은 이제 잘 쓰이지 않지만 지역 신문에는 아직 남아 있다. "
+            "햏자라는 표현도 한때 유행했다. 두 낱말 모두 사전에는 실려 있으며 국어 연구자들은 "
+            "이런 낱말이 어떻게 생겨났는지 꾸준히 기록하고 있다.\n")
+    path = tmp_path / "rare.txt"
+    path.write_bytes(text.encode("cp949"))
+    doc = read_document(path)
+    assert doc.encoding == "cp949" and doc.text == text
