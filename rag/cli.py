@@ -53,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rag: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`rag search … | head -1`): stop quietly, as Unix tools do.
+        # stdout is pointed at devnull so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if args.debug:
             raise
@@ -75,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", parents=[common], help="build or update the index",
                        description="Index the corpus; only new or changed documents are embedded.")
-    p.add_argument("--corpus", type=Path, help="folder of .txt/.md reports (default: corpus)")
+    p.add_argument("--corpus", type=Path,
+                   help="folder of reports: PDF, HWP, HWPX, DOCX, HTML, TXT, MD (default: corpus)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(handler=_cmd_index)
@@ -138,7 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="serve the chat UI in the browser",
                        description="Start the Gradio chat UI (ui.py), by default on "
                                    "http://127.0.0.1:7860; the index is built or updated first.")
-    p.add_argument("--corpus", type=Path, help="folder of .txt/.md reports (default: corpus)")
+    p.add_argument("--corpus", type=Path,
+                   help="folder of reports: PDF, HWP, HWPX, DOCX, HTML, TXT, MD (default: corpus)")
     p.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     p.add_argument("--share", action="store_true", help="also open a public share link")

@@ -82,6 +82,10 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
                config: Config, build_seconds: float) -> Index:
     """Write a complete index into a temporary folder, then move it into place."""
     index_dir = Path(index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexCorruptError(
+            f"{index_dir} is a file, not an index folder: refusing to move it aside; "
+            "choose another --index path or remove the file")
     if index_dir.is_dir() and any(index_dir.iterdir()) and not (index_dir / MANIFEST).is_file():
         raise IndexCorruptError(
             f"{index_dir} is not empty and holds no {MANIFEST}: refusing to replace a folder "

@@ -453,3 +453,22 @@ def test_index_of_only_broken_files_fails_with_one_line(env, capsys, monkeypatch
     code, _, err = run(capsys, "index", "--no-progress")
     assert code == 1
     assert_one_line_error(err, "no report in corpus could be read")
+
+
+def test_index_onto_a_file_refuses_and_keeps_the_file(env, corpus_dir, capsys):
+    target = env / "notes.txt"
+    target.write_text("my notes", encoding="utf-8")
+    code, _, err = run(capsys, "index", "--corpus", str(corpus_dir), "--index", str(target),
+                       "--no-progress")
+    assert code == 1
+    assert_one_line_error(err, "is a file, not an index folder")
+    assert target.read_text(encoding="utf-8") == "my notes"
+
+
+def test_a_closed_pipe_ends_quietly(env, corpus_dir, capsys):
+    assert run(capsys, "index", "--no-progress")[0] == 0
+    # The reader exits at once, before the search prints anything.
+    done = subprocess.run(f"'{RAG}' search 화웨이 -k 5 | true", shell=True, cwd=env,
+                          capture_output=True, text=True,
+                          env={**os.environ, "RAG_MODEL": "hash"})
+    assert done.returncode == 0 and "error" not in done.stderr, done.stderr
