@@ -6,6 +6,7 @@ import bisect
 import logging
 import math
 import time
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
@@ -95,10 +96,22 @@ class SearchResult:
 
 
 def validate_query(query: str, max_chars: int) -> str:
-    """The question, stripped; empty or over-long questions raise QueryError."""
+    """The question, stripped, other control characters as spaces; an empty or over-long
+    question, one that is no valid text, or one without a letter or digit (only emoji or
+    punctuation: nothing to search for) raises QueryError."""
     if not isinstance(query, str) or not query.strip():
         raise QueryError("the question is empty; type a question in Korean or English")
-    query = query.strip()
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QueryError("the question holds characters that are not valid text (a lone "
+                         "surrogate, e.g. from a broken copy); type it again") from exc
+    # Control characters other than whitespace (a bell, an escape) are no text.
+    query = "".join(" " if unicodedata.category(ch) == "Cc" and not ch.isspace() else ch
+                    for ch in query).strip()
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in query):
+        raise QueryError("the question has no words to search for (only symbols or emoji); "
+                         "ask in Korean or English words")
     if len(query) > max_chars:
         raise QueryError(
             f"the question is {len(query):,} characters long; the limit is {max_chars:,} "

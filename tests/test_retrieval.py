@@ -286,3 +286,19 @@ def test_hits_link_the_footnotes_outside_them(tmp_path):
     assert list(with_mark[0].to_dict()["notes"]) == [
         {"number": 1, "kind": "note", "start": text.index(note), "end": text.index(note)
          + len(note), "text": note}]
+
+
+@pytest.mark.parametrize(("question", "fragment"), [
+    ("🤔🤔🤔 ???", "no words to search for"),
+    ("…!!", "no words to search for"),
+    ("금리\ud800는?", "not valid text"),
+])
+def test_validate_query_refuses_what_cannot_be_searched(question, fragment):
+    with pytest.raises(QueryError, match=fragment):
+        validate_query(question, 100)
+
+
+def test_validate_query_keeps_words_of_any_script_and_drops_control_characters():
+    assert validate_query("환율\x07 전망은?", 100) == "환율  전망은?"
+    assert validate_query("GDP 2.1%", 100) == "GDP 2.1%"
+    assert validate_query("２０２４", 100) == "２０２４"
