@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import CorpusError
 from .document import Document
-from .formats import SUFFIXES, read_document
+from .formats import SUFFIXES, document_from_bytes, read_document, read_file
 from .plain import make_doc_id
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def read_corpus(corpus_dir: Path, ocr: Callable[[object], str] | None = None,
                                        f"as {seen[doc_id]}; rename one of them"))
             continue
         try:
-            doc = _reuse(path, doc_id, known) or read_document(path, doc_id=doc_id, ocr=ocr)
+            doc = _read(path, doc_id, ocr, known)
         except CorpusError as exc:
             log.info("skipped %s: %s", path, exc)
             skipped.append(SkippedFile(str(path), str(exc)))
@@ -80,14 +80,15 @@ def read_corpus(corpus_dir: Path, ocr: Callable[[object], str] | None = None,
     return CorpusReading(tuple(documents), tuple(skipped))
 
 
-def _reuse(path: Path, doc_id: str, known: Mapping[str, Document] | None) -> Document | None:
+def _read(path: Path, doc_id: str, ocr: Callable[[object], str] | None,
+          known: Mapping[str, Document] | None) -> Document:
+    """The file's document: the one read before when its bytes are unchanged, else parsed
+    from the bytes already read (each file is read from disk once)."""
     if not known or path.suffix.lower() in (".txt", ".md"):
-        return None  # text files are cheaper to read than to hash twice
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-    doc = known.get(digest)
-    if doc is None or doc.doc_id != doc_id:
-        return None
-    return replace(doc, source=str(path))
+        # Text files are cheaper to parse than to hash and look up.
+        return read_document(path, doc_id=doc_id, ocr=ocr)
+    raw = read_file(path)
+    doc = known.get(hashlib.sha256(raw).hexdigest())
+    if doc is not None and doc.doc_id == doc_id:
+        return replace(doc, source=str(path))
+    return document_from_bytes(path, raw, doc_id, ocr)

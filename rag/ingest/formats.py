@@ -72,15 +72,24 @@ def _zip_format(path: Path) -> str:
 def read_document(path: Path, doc_id: str | None = None,
                   ocr: Callable[[object], str] | None = None) -> Document:
     """Read one report file of any supported format into a document."""
-    path = Path(path)
+    return document_from_bytes(Path(path), read_file(Path(path)), doc_id, ocr)
+
+
+def read_file(path: Path) -> bytes:
+    """A report file's bytes, refused before reading when it is larger than a report."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise CorpusError(f"{path.name} is {size:,} bytes, more than {MAX_FILE_BYTES:,}; "
                               "split it or add a text export")
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"cannot read {path}: {exc.strerror or exc}; check the file") from exc
+
+
+def document_from_bytes(path: Path, raw: bytes, doc_id: str | None = None,
+                        ocr: Callable[[object], str] | None = None) -> Document:
+    """The document the bytes `raw` of the file at `path` hold."""
     if not raw:
         raise CorpusError(f"{path} is empty (0 bytes); remove it or add the real file")
     doc_id = doc_id or make_doc_id(Path(path.name))
