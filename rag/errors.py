@@ -27,6 +27,14 @@ class IndexMismatchError(RagError):
     """The index on disk was built with other settings or another model."""
 
 
+class IndexLockedError(RagError):
+    """Another process is updating the index; only one writer at a time."""
+
+
+class IndexWriteError(RagError):
+    """The index cannot be written (no permission, disk full); the old one is unchanged."""
+
+
 class IndexCorruptError(RagError):
     """A file of the index is missing, truncated, or inconsistent with the manifest."""
 

@@ -16,6 +16,7 @@ from .config import Config
 from .embedding import Embedder, load_embedder
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .footnotes import citing_text, find_footnotes
+from .generations import writer_lock
 from .ingest import SkippedFile, read_corpus
 from .ingest.ocr import page_reader
 from .store import Index, build_settings, load_index, read_manifest, save_index
@@ -53,7 +54,14 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
 
     Documents whose text hash is unchanged keep their chunks, vectors and BM25 terms;
     when nothing changed the run returns without loading the model or writing a file.
+    One process at a time: IndexLockedError while another one is updating the index.
     """
+    with writer_lock(config.index_dir):
+        return _build_locked(config, embedder, rebuild, progress, embedder_factory)
+
+
+def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, progress: bool,
+                  embedder_factory: Callable[[Config], Embedder]) -> IndexReport:
     started = time.perf_counter()
     previous = None if rebuild else _load_previous(config)
     known = ({d.file_sha256: d for d in previous.documents.values() if d.file_sha256}

@@ -1,6 +1,7 @@
 """The index on disk: plain files beside a manifest, written atomically, checked on load.
 
-Layout of an index folder::
+Each index is one generation folder inside the index folder (rag/generations.py: the
+writer lock, the atomic publish, recovery after a crash). Layout of a generation::
 
     manifest.json        format version, how it was built, documents, counts, file hashes
     documents.jsonl      the stored text of every document (chunk offsets point into it)
@@ -17,9 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,19 +31,34 @@ from .bm25 import BM25Index
 from .chunking import Chunk, Sentence
 from .config import Config
 from .dense import DenseIndex
-from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, IndexWriteError
+from .generations import (
+    MANIFEST,
+    check_replaceable,
+    current_dir,
+    discard,
+    new_folder,
+    publish,
+)
 from .ingest import Document
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 6
 # Bump when tokenize_korean changes, so old BM25 files are not silently mixed with new terms.
 BM25_TOKENIZER = "kiwipiepy-morphemes-v1"
-MANIFEST = "manifest.json"
+# How often a reader tries again when the generation it opened is removed under it.
+_LOAD_ATTEMPTS = 3
 _REBUILD = "rebuild it with: rag index --rebuild"
 
 
 @dataclass(frozen=True)
 class Index:
-    """Everything a search needs, loaded from one index folder."""
+    """Everything a search needs, loaded from one index folder.
+
+    `path` is the index folder the user named; `generation` the folder inside it that
+    was read (the same for an index written by an earlier version).
+    """
 
     path: Path
     manifest: dict[str, Any]
@@ -56,6 +70,7 @@ class Index:
     bm25: BM25Index
     sentences: list[Sentence]
     sentence_vectors: np.ndarray
+    generation: Path | None = None
 
 
 def build_settings(config: Config, model_name: str, dim: int) -> dict[str, Any]:
@@ -80,19 +95,13 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
                chunks: list[Chunk], embeddings: np.ndarray, tokens: list[list[str]],
                sentences: list[Sentence], sentence_vectors: np.ndarray,
                config: Config, build_seconds: float) -> Index:
-    """Write a complete index into a temporary folder, then move it into place."""
+    """Write a complete index as the next generation of `index_dir`.
+
+    The caller holds `generations.writer_lock(index_dir)`.
+    """
     index_dir = Path(index_dir)
-    if index_dir.exists() and not index_dir.is_dir():
-        raise IndexCorruptError(
-            f"{index_dir} is a file, not an index folder: refusing to move it aside; "
-            "choose another --index path or remove the file")
-    if index_dir.is_dir() and any(index_dir.iterdir()) and not (index_dir / MANIFEST).is_file():
-        raise IndexCorruptError(
-            f"{index_dir} is not empty and holds no {MANIFEST}: refusing to replace a folder "
-            "that is not an index; choose another --index folder"
-        )
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+    check_replaceable(index_dir)
+    tmp = new_folder(index_dir)
     try:
         dense = DenseIndex.build(embeddings, config.flat_max_chunks, config.hnsw_m,
                                  config.hnsw_ef_search)
@@ -130,20 +139,35 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
         (tmp / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
-        _swap_into_place(tmp, index_dir)
+        generation = publish(index_dir, tmp)
+    except OSError as exc:
+        discard(tmp)  # nothing once published: the folder has its generation's name
+        raise IndexWriteError(
+            f"cannot write the index at {index_dir} ({exc.strerror or exc}); the previous "
+            "index is unchanged; free disk space or fix the folder's permissions") from exc
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
         raise
     return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks,
-                 embeddings, tokens, dense, bm25, sentences, sentence_vectors)
+                 embeddings, tokens, dense, bm25, sentences, sentence_vectors, generation)
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
-    path = Path(index_dir) / MANIFEST
-    if not path.is_file():
+    """The manifest of the current index in `index_dir`."""
+    return _read_manifest(_current(index_dir))
+
+
+def _current(index_dir: Path) -> Path:
+    folder = current_dir(index_dir)
+    if folder is None:
         raise IndexNotFoundError(
-            f"no index at {index_dir} (missing {MANIFEST}); build one with: rag index"
+            f"no index at {index_dir} (no {MANIFEST}); build one with: rag index"
         )
+    return folder
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -167,24 +191,42 @@ def check_settings(manifest: dict[str, Any], expected: dict[str, Any], index_dir
 
 
 def load_index(index_dir: Path, expected: dict[str, Any], ef_search: int = 128) -> Index:
-    """Load and verify an index built with the `expected` settings."""
+    """Load and verify the current index of `index_dir`, built with `expected` settings.
+
+    A writer may publish a newer generation and remove this one while it is read; then
+    the newer one is read instead, so a reader never fails because of an update.
+    """
     index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
+    for attempt in range(_LOAD_ATTEMPTS):
+        folder = _current(index_dir)
+        try:
+            return _load_generation(index_dir, folder, expected, ef_search)
+        except (IndexCorruptError, IndexNotFoundError):
+            if attempt + 1 == _LOAD_ATTEMPTS or current_dir(index_dir) in (None, folder):
+                raise
+            log.info("the index generation %s was replaced while read; reading the new one",
+                     folder.name)
+    raise AssertionError("unreachable")
+
+
+def _load_generation(index_dir: Path, folder: Path, expected: dict[str, Any],
+                     ef_search: int) -> Index:
+    manifest = _read_manifest(folder)
     check_settings(manifest, expected, index_dir)
-    _verify_files(index_dir, manifest)
+    _verify_files(folder, manifest)
     try:
-        documents = [Document(**row) for row in _read_jsonl(index_dir / "documents.jsonl")]
-        chunks = [Chunk(**row) for row in _read_jsonl(index_dir / "chunks.jsonl")]
-        tokens = [list(row) for row in _read_jsonl(index_dir / "bm25_tokens.jsonl")]
-        embeddings = np.load(index_dir / "embeddings.npy", allow_pickle=False)
-        sentences = [Sentence(**row) for row in _read_jsonl(index_dir / "sentences.jsonl")]
-        sentence_vectors = np.load(index_dir / "sentence_embeddings.npy", allow_pickle=False)
+        documents = [Document(**row) for row in _read_jsonl(folder / "documents.jsonl")]
+        chunks = [Chunk(**row) for row in _read_jsonl(folder / "chunks.jsonl")]
+        tokens = [list(row) for row in _read_jsonl(folder / "bm25_tokens.jsonl")]
+        embeddings = np.load(folder / "embeddings.npy", allow_pickle=False)
+        sentences = [Sentence(**row) for row in _read_jsonl(folder / "sentences.jsonl")]
+        sentence_vectors = np.load(folder / "sentence_embeddings.npy", allow_pickle=False)
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorruptError(
             f"the index at {index_dir} cannot be read ({exc}); {_REBUILD}"
         ) from exc
-    dense = DenseIndex.load(index_dir, ef_search)
-    bm25 = BM25Index.load(index_dir)
+    dense = DenseIndex.load(folder, ef_search)
+    bm25 = BM25Index.load(folder)
     counts = manifest.get("counts")
     if not isinstance(counts, dict) or not isinstance(counts.get("chunks"), int):
         raise IndexCorruptError(f"the manifest at {index_dir} has no chunk count; {_REBUILD}")
@@ -195,7 +237,7 @@ def load_index(index_dir: Path, expected: dict[str, Any], ef_search: int = 128) 
             f"{_REBUILD}"
         )
     return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks,
-                 embeddings, tokens, dense, bm25, sentences, sentence_vectors)
+                 embeddings, tokens, dense, bm25, sentences, sentence_vectors, folder)
 
 
 def check_dimension(index: Index, dim: int) -> None:
@@ -217,23 +259,6 @@ def _verify_files(index_dir: Path, manifest: dict[str, Any]) -> None:
                 f"index file {path} does not match its checksum in the manifest "
                 f"(changed or truncated); {_REBUILD}"
             )
-
-
-def _swap_into_place(tmp: Path, index_dir: Path) -> None:
-    # Two renames: the old folder steps aside, the new one takes its name. Readers see
-    # either the old complete index or the new complete one, never a half-written mix.
-    old = None
-    if index_dir.exists():
-        old = index_dir.with_name(f".{index_dir.name}.old-{os.getpid()}-{time.time_ns()}")
-        os.replace(index_dir, old)
-    try:
-        os.replace(tmp, index_dir)
-    except OSError:
-        if old is not None:
-            os.replace(old, index_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_jsonl(path: Path, rows: Any) -> None:

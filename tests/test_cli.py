@@ -10,6 +10,7 @@ import pytest
 
 from rag.cli import main
 from rag.embedding import HashEmbedder
+from rag.generations import current_dir
 from rag.indexing import build_index
 
 RAG = Path(sys.executable).parent / "rag"
@@ -108,7 +109,7 @@ def test_index_cp949_file(env, capsys):
     assert hit["doc_id"] == "legacy"
     assert hit["title"] == "중국 인공지능 정책 보고서"
     assert "어센드 910C" in hit["text"]
-    manifest = json.loads((env / "index" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((current_dir(env / "index") / "manifest.json").read_text("utf-8"))
     assert manifest["documents"]["legacy"]["encoding"] == "cp949"
 
 
@@ -130,7 +131,7 @@ def test_unknown_rag_variable(env, corpus_dir, monkeypatch, capsys):
 def test_model_flag_overrides_environment(env, corpus_dir, monkeypatch, capsys):
     monkeypatch.delenv("RAG_MODEL")
     assert run(capsys, "index", "--model", "hash", "--no-progress")[0] == 0
-    manifest = json.loads((env / "index" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((current_dir(env / "index") / "manifest.json").read_text("utf-8"))
     assert manifest["model"] == "hash"
 
 
@@ -220,7 +221,7 @@ def test_search_missing_index(env, capsys):
 
 
 def test_search_corrupted_index(indexed, capsys):
-    path = indexed / "index" / "chunks.jsonl"
+    path = current_dir(indexed / "index") / "chunks.jsonl"
     path.write_bytes(path.read_bytes()[:-30])
     code, out, err = run(capsys, "search", "중국")
     assert code == 1

@@ -7,6 +7,7 @@ import pytest
 
 from rag.chunking import chunk_document, split_sentences
 from rag.embedding import HashEmbedder
+from rag.generations import LOCK, current_dir
 from rag.indexing import build_index, index_terms
 from rag.ingest import read_corpus, read_document
 from rag.store import MANIFEST, build_settings, load_index
@@ -38,9 +39,10 @@ def load(config):
 
 
 def snapshot(config):
-    """Every file of the index with its modification time and bytes."""
+    """Every file of the index with its modification time and bytes (not the writer lock,
+    which records the last process to take it)."""
     return {str(p.relative_to(config.index_dir)): (p.stat().st_mtime_ns, p.read_bytes())
-            for p in sorted(config.index_dir.rglob("*")) if p.is_file()}
+            for p in sorted(config.index_dir.rglob("*")) if p.is_file() and p.name != LOCK}
 
 
 def doc_chunks(config, doc_id):
@@ -175,7 +177,7 @@ def test_changed_chunk_settings_rebuild_from_scratch(built_config, caplog):
 
 
 def test_corrupt_previous_index_is_rebuilt(built_config):
-    path = built_config.index_dir / "chunks.jsonl"
+    path = current_dir(built_config.index_dir) / "chunks.jsonl"
     path.write_bytes(path.read_bytes()[:-10])
     report = build_index(built_config, embedder=HashEmbedder())
     assert report.added == ("alpha", "beta")
@@ -192,6 +194,7 @@ def test_failed_embedding_leaves_the_old_index_intact(built_config):
     assert load(built_config).manifest["counts"]["documents"] == 2
     leftovers = [p.name for p in built_config.index_dir.parent.iterdir()
                  if p.name.startswith(".index.")]
+    leftovers += [p.name for p in built_config.index_dir.iterdir() if p.name.startswith("tmp-")]
     assert leftovers == []
 
 
@@ -200,8 +203,8 @@ def test_progress_bar_gives_the_same_index(config, tmp_path, capsys):
     assert "embedding" in capsys.readouterr().err
     other = config.replace(index_dir=tmp_path / "index2")
     build_index(other, embedder=HashEmbedder(), progress=False)
-    assert (config.index_dir / "embeddings.npy").read_bytes() == \
-        (other.index_dir / "embeddings.npy").read_bytes()
+    assert (current_dir(config.index_dir) / "embeddings.npy").read_bytes() == \
+        (current_dir(other.index_dir) / "embeddings.npy").read_bytes()
 
 
 def test_chunk_ids_are_stable_across_builds(built_config, tmp_path):
@@ -211,8 +214,8 @@ def test_chunk_ids_are_stable_across_builds(built_config, tmp_path):
     second = [c.chunk_id for c in load_index(
         other.index_dir, build_settings(other, "hash", 256)).chunks]
     assert first == second
-    assert (built_config.index_dir / "chunks.jsonl").read_bytes() == \
-        (other.index_dir / "chunks.jsonl").read_bytes()
+    assert (current_dir(built_config.index_dir) / "chunks.jsonl").read_bytes() == \
+        (current_dir(other.index_dir) / "chunks.jsonl").read_bytes()
 
 
 def test_index_terms_include_the_section(corpus_dir):
@@ -227,7 +230,7 @@ def test_index_terms_include_the_section(corpus_dir):
 
 def test_manifest_does_not_list_itself(built_config):
     manifest = load(built_config).manifest
-    assert (built_config.index_dir / MANIFEST).is_file()
+    assert (current_dir(built_config.index_dir) / MANIFEST).is_file()
     assert MANIFEST not in manifest["files"]
 
 

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,13 @@ import pytest
 from rag import __version__
 from rag.chunking import chunk_document, split_sentences
 from rag.embedding import HashEmbedder
-from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from rag.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+)
+from rag.generations import current_dir
 from rag.indexing import build_index
 from rag.ingest import read_corpus
 from rag.store import (
@@ -40,16 +47,25 @@ def sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def current(config):
+    """The generation folder holding the current index."""
+    return current_dir(config.index_dir)
+
+
 def edit_manifest(config, change):
-    path = config.index_dir / MANIFEST
+    path = current(config) / MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))
     change(manifest)
     path.write_text(json.dumps(manifest), encoding="utf-8")
 
 
 def leftovers(config):
-    return sorted(p.name for p in config.index_dir.parent.iterdir()
-                  if p.name.startswith(f".{config.index_dir.name}."))
+    """Hidden siblings (earlier versions' swap folders) and unpublished generations."""
+    beside = [p.name for p in config.index_dir.parent.iterdir()
+              if p.name.startswith(f".{config.index_dir.name}.")]
+    inside = ([p.name for p in config.index_dir.iterdir() if p.name.startswith("tmp-")]
+              if config.index_dir.is_dir() else [])
+    return sorted(beside + inside)
 
 
 def test_build_settings_fields(config):
@@ -95,7 +111,7 @@ def test_manifest_records_how_the_index_was_built(built_config):
     assert set(files) >= FILES
     assert any(name.startswith("bm25/") for name in files)
     for name, digest in files.items():
-        assert sha256(config.index_dir / name) == digest, name
+        assert sha256(current(config) / name) == digest, name
 
 
 def test_round_trip(built_config):
@@ -186,7 +202,7 @@ def test_check_dimension(built_config):
 @pytest.mark.parametrize("name", ["chunks.jsonl", "documents.jsonl", "bm25_tokens.jsonl",
                                   "embeddings.npy", "dense.faiss"])
 def test_truncated_file_raises_corrupt(built_config, name):
-    path = built_config.index_dir / name
+    path = current(built_config) / name
     path.write_bytes(path.read_bytes()[:-20])
     with pytest.raises(IndexCorruptError) as info:
         load(built_config)
@@ -195,21 +211,21 @@ def test_truncated_file_raises_corrupt(built_config, name):
 
 
 def test_edited_chunk_text_raises_corrupt(built_config):
-    path = built_config.index_dir / "chunks.jsonl"
+    path = current(built_config) / "chunks.jsonl"
     path.write_text(path.read_text(encoding="utf-8").replace("중국", "한국"), encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="checksum"):
         load(built_config)
 
 
 def test_missing_file_raises_corrupt(built_config):
-    (built_config.index_dir / "dense.faiss").unlink()
+    (current(built_config) / "dense.faiss").unlink()
     with pytest.raises(IndexCorruptError, match="missing"):
         load(built_config)
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"model": "hash"}', ""])
 def test_unreadable_manifest_raises_corrupt(built_config, content):
-    (built_config.index_dir / MANIFEST).write_text(content, encoding="utf-8")
+    (current(built_config) / MANIFEST).write_text(content, encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="rag index --rebuild"):
         load(built_config)
 
@@ -240,7 +256,7 @@ def test_refuses_to_replace_a_folder_that_is_not_an_index(config):
 def test_builds_into_an_existing_empty_folder(config):
     config.index_dir.mkdir()
     build_index(config, embedder=HashEmbedder())
-    assert (config.index_dir / MANIFEST).is_file()
+    assert (current(config) / MANIFEST).is_file()
 
 
 def test_rebuild_replaces_atomically_without_leftovers(built_config):
@@ -250,31 +266,33 @@ def test_rebuild_replaces_atomically_without_leftovers(built_config):
 
 
 def test_failed_save_leaves_old_index_intact(built_config, monkeypatch):
-    before = {p.name: sha256(p) for p in built_config.index_dir.iterdir() if p.is_file()}
+    folder = current(built_config)
+    before = {p.name: sha256(p) for p in folder.iterdir() if p.is_file()}
 
     def broken_save(self, index_dir):
         raise OSError("disk full")
 
     with monkeypatch.context() as patch:
         patch.setattr("rag.store.BM25Index.save", broken_save)
-        with pytest.raises(OSError, match="disk full"):
+        with pytest.raises(IndexWriteError, match="disk full"):
             build_index(built_config, embedder=HashEmbedder(), rebuild=True)
-    after = {p.name: sha256(p) for p in built_config.index_dir.iterdir() if p.is_file()}
+    assert current(built_config) == folder
+    after = {p.name: sha256(p) for p in folder.iterdir() if p.is_file()}
     assert after == before
     assert leftovers(built_config) == []
     assert load(built_config).manifest["counts"]["documents"] == 2
 
 
 def test_failed_swap_leaves_old_index_in_place(built_config, monkeypatch):
-    real_replace = os.replace
+    real_rename = os.rename
 
-    def replace(src, dst):
-        if ".tmp-" in str(src):
+    def rename(src, dst):
+        if Path(src).name.startswith("tmp-"):
             raise OSError("rename failed")
-        real_replace(src, dst)
+        real_rename(src, dst)
 
     with monkeypatch.context() as patch:
-        patch.setattr(os, "replace", replace)
-        with pytest.raises(OSError, match="rename failed"):
+        patch.setattr(os, "rename", rename)
+        with pytest.raises(IndexWriteError, match="rename failed"):
             build_index(built_config, embedder=HashEmbedder(), rebuild=True)
     assert load(built_config).manifest["counts"]["documents"] == 2

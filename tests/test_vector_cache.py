@@ -8,6 +8,7 @@ import pytest
 from conftest import make_config, write_corpus
 
 from rag.embedding import HashEmbedder
+from rag.generations import current_dir
 from rag.indexing import build_index
 from rag.store import build_settings, load_index
 from rag.vector_cache import VectorCache
@@ -61,7 +62,7 @@ def test_an_interrupted_build_resumes_from_its_finished_batches(config):
                 embedder=total)
     with pytest.raises(KeyboardInterrupt):
         build_index(config, embedder=Counting(fail_after=len(total.texts) // 2))
-    assert not (config.index_dir / "manifest.json").exists()  # nothing half-written
+    assert current_dir(config.index_dir) is None  # nothing half-written
     resumed = Counting()
     report = build_index(config, embedder=resumed)
     # Finished batches (8 texts each) came from the cache; only the rest were embedded.
