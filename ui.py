@@ -14,12 +14,11 @@ import argparse
 import base64
 import logging
 import os
-import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
-import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +31,27 @@ from rag import render
 from rag.answer import Done, Retrieved, Token, stream_answer
 from rag.config import Config
 from rag.conversation import resolve_followup
+from rag.embedding import Embedder, load_embedder
 from rag.errors import CorpusError, RagError
-from rag.indexing import build_index
-from rag.ingest import SUFFIXES, corpus_files, make_doc_id, read_document
+from rag.generations import current_dir
+from rag.index_worker import DONE, IndexWorker, JobStatus
+from rag.indexing import Watch, build_index
+from rag.ingest import SUFFIXES
 from rag.ingest.page_image import page_jpeg
 from rag.llm import llm_available
 from rag.retrieval import Retriever
+from rag.store import Index
+from rag.uploads import UploadResult, add_uploads, stage_uploads
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 log = logging.getLogger("ui")
-# Chat, uploads and API calls share one queue: a report being indexed never races a search.
+# Questions (chat and API) share one queue; uploads have their own, and the indexing itself
+# runs on the app's worker thread: a report being indexed never holds up a question.
 _QUEUE = "rag"
+_UPLOADS = "uploads"
+# How often the upload status is refreshed while a report is indexed, in seconds.
+_POLL_SECONDS = 0.5
 
 EXAMPLES = [
     "화웨이 어센드 910C 칩의 생산 수율은?",
@@ -94,6 +101,9 @@ CSS = """
 .source .page-view img { width: 100%; border: 1px solid #ddd; margin-top: .3rem; }
 .upload-results { margin: .3rem 0; padding-left: 1rem; font-size: .85rem; }
 .upload-results .upload-skipped { color: #a33; }
+.upload-progress { font-size: .85rem; margin: .3rem 0; }
+.upload-progress progress { width: 7rem; vertical-align: middle; }
+.upload-failed { font-size: .85rem; color: #a33; margin: .3rem 0; }
 .source mark.quote { background: #fde68a; color: inherit; padding: 1px 0; border-radius: 2px; }
 .dark .source mark.quote { background: #92400e; }
 .source.active { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent); }
@@ -148,44 +158,81 @@ HEAD = """
 
 
 class ReportApp:
-    """What the UI's handlers share: the settings, one Retriever per setting, the LLM check."""
+    """What the UI's handlers share: the settings, the Retrievers on the newest index, the
+    background worker that indexes uploads, and the LLM check.
+
+    Each request takes its Retriever once (`retriever()`) and uses only that one, so its
+    answer comes from one index even if an upload publishes a newer one meanwhile.
+    """
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.base = Retriever(config)
-        self._retrievers: dict[bool, Retriever] = {True: self.base}
+        self._retrievers: dict[bool, Retriever] = {True: Retriever(config)}
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
+        self.worker = IndexWorker()
+        # Uploads are embedded by a model of their own: a model shared with the questions
+        # would make a question wait for a batch of passages (and tokenizers are not safe
+        # to share between threads).
+        self._upload_embedder: Embedder | None = None
         self.llm_ok, self.llm_reason = llm_available(config)
 
     def retriever(self, robust: bool = True) -> Retriever:
-        """The Retriever for the language-robust setting; all share the loaded model."""
+        """The Retriever on the newest index for the language-robust setting.
+
+        A newer index generation on disk (published by an upload or by `rag index` in
+        another process) is loaded first; all Retrievers share the loaded model.
+        """
         robust = bool(robust)
+        self._newest()
         with self._lock:
+            base = self._retrievers[True]
             if robust not in self._retrievers:
                 # Same index and model, other settings: nothing is loaded twice.
-                self._retrievers[robust] = Retriever(robust_config(self.config, robust),
-                                                     index=self.base.index,
-                                                     embedder=self.base.embedder)
+                self._retrievers[robust] = base.sharing(robust_config(self.config, robust),
+                                                        index=base.index)
             return self._retrievers[robust]
+
+    @property
+    def base(self) -> Retriever:
+        """The Retriever on the newest index with the configured settings."""
+        return self.retriever(True)
+
+    def _newest(self) -> None:
+        """Swap in a Retriever on the newest index generation on disk, if there is one."""
+        with self._lock:
+            base = self._retrievers[True]
+        on_disk = current_dir(self.config.index_dir)
+        if on_disk is None or on_disk == base.index.generation:
+            return
+        with self._loading:  # one load at a time; the others keep answering from `base`
+            with self._lock:
+                if self._retrievers[True] is not base:
+                    return
+            fresh = base.sharing()
+            try:
+                fresh.index  # noqa: B018  (load and verify it before anyone uses it)
+            except RagError as exc:
+                log.warning("still answering from %s: the newer index cannot be loaded (%s)",
+                            base.index.generation, exc)
+                return
+            with self._lock:
+                self._retrievers = {True: fresh}
+            log.info("now answering from the index %s", fresh.index.generation)
 
     def warm_up(self) -> None:
         """Load the index and the model now, not on the first question."""
-        self.base.index  # noqa: B018
         self.base.embed_query("인공지능")
 
     def documents(self) -> list[tuple[str, str, int]]:
         """(doc id, title, length) of every indexed report."""
         return [(d.doc_id, d.title, len(d.text)) for d in self.base.index.documents.values()]
 
-    def doc_lengths(self) -> dict[str, int]:
-        return {doc_id: n for doc_id, _, n in self.documents()}
-
-    def page_previews(self, citations: Any) -> dict[int, str]:
+    def page_previews(self, citations: Any, index: Index) -> dict[int, str]:
         """Marker → the cited PDF page as a picture (data URI) with the sentence marked."""
         previews: dict[int, str] = {}
-        documents = self.base.index.documents
         for c in citations:
-            doc = documents.get(c.doc_id)
+            doc = index.documents.get(c.doc_id)
             if doc is None or doc.format != "pdf" or c.page is None:
                 continue
             quote = c.text if c.quote_start is None else \
@@ -202,9 +249,10 @@ class ReportApp:
         return [(f"{title} ({doc_id})", doc_id) for doc_id, title, _ in self.documents()]
 
     def header(self) -> str:
-        docs = self.documents()
+        index = self.base.index
+        docs = [(d.doc_id, d.title, len(d.text)) for d in index.documents.values()]
         return ('<div id="app-header"><h1>한국어 보고서 Q&amp;A · Korean report Q&amp;A</h1>'
-                f'{render.index_summary(docs, len(self.base.index.chunks))}</div>')
+                f'{render.index_summary(docs, len(index.chunks))}</div>')
 
     # --- the API: the same JSON as the CLI -------------------------------------------
 
@@ -245,7 +293,10 @@ class ReportApp:
         previous = next((t["resolved"] for t in reversed(turns) if t["ok"]), None)
         resolution = resolve_followup(message, previous)
         question = resolution.question
-        lengths = self.doc_lengths()
+        # One Retriever, one index, for the whole turn.
+        retriever = self.retriever(robust)
+        index = retriever.index
+        lengths = {d.doc_id: len(d.text) for d in index.documents.values()}
         chat.append({"role": "user", "content": render.user_html(message)})
         chat.append(_assistant(self._message(
             render.streaming_html("", "근거를 찾는 중 · searching…"), resolution)))
@@ -255,7 +306,6 @@ class ReportApp:
         started = time.perf_counter()
         text = ""
         try:
-            retriever = self.retriever(robust)
             for event in stream_answer(retriever, question, mode, int(k), doc_ids or None):
                 if isinstance(event, Retrieved):
                     pending["html"] = render.turn_sources(
@@ -282,7 +332,7 @@ class ReportApp:
                     chat[-1] = _assistant(self._message(body, resolution, notes, meta))
                     pending.update(ok=True, html=render.turn_sources(
                         number, question, data, lengths,
-                        previews=self.page_previews(answer.citations)))
+                        previews=self.page_previews(answer.citations, index)))
                     turns = [*turns, pending]
                     yield list(chat), _panel(turns), turns
         except RagError as exc:
@@ -296,90 +346,50 @@ class ReportApp:
         return render.message_html(body, resolution.original, resolution.question,
                                    notes or (), meta)
 
-    # --- adding a report ---------------------------------------------------------------
+    # --- adding reports, in the background ---------------------------------------------
+
+    def start_upload(self, paths: list[str] | None) -> JobStatus:
+        """Take the uploaded files and index them on the worker; questions go on meanwhile.
+
+        The files leave the web server's upload folder at once (nothing stays
+        downloadable there); the worker checks each, adds the readable ones, and loads
+        the new index for the next question. IndexLockedError while an upload runs.
+        """
+        self.worker.check_idle()
+        staging = Path(tempfile.mkdtemp(prefix="rag-upload-"))
+        files = stage_uploads(paths or [], staging)
+        indexed = self.base.index.documents
+
+        def job(watch: Watch) -> list[UploadResult]:
+            try:
+                results, report = add_uploads(self.config, files, indexed,
+                                              self._embedder_for_uploads(), watch)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            if report is not None:
+                self._newest()  # load the new index now, not on the next question
+                log.info("added %d report(s) in %.1f s",
+                         sum(r.status == "indexed" for r in results), report.seconds)
+            return results
+
+        try:
+            return self.worker.start(job, f"indexing {len(files)} uploaded file(s)")
+        except RagError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
     def add_reports(self, paths: list[str] | None) -> list[UploadResult]:
-        """Copy uploaded reports into the corpus, index them, and make them searchable.
+        """`start_upload`, then wait for its results."""
+        self.start_upload(paths)
+        status = self.worker.wait()
+        if status.state != DONE:
+            raise RagError(status.message)
+        return list(status.result)
 
-        Each file is checked (read in its format) before it is copied; one that cannot
-        be read is skipped with its reason and the others are still added.
-        """
-        results: list[UploadResult] = []
-        placed: list[tuple[str, str, Path]] = []
-        taken: set[str] = set()
-        for path in paths or []:
-            source = Path(path)
-            try:
-                name, doc_id = self._place_upload(source, taken)
-            except CorpusError as exc:
-                # The upload's temporary folder is the server's business, not the user's.
-                reason = str(exc).replace(f"{source.parent}{os.sep}", "")
-                results.append(UploadResult(source.name, "", "skipped", reason))
-                continue
-            target = self.config.corpus_dir / name
-            target.write_bytes(source.read_bytes())
-            taken.add(doc_id)
-            placed.append((name, doc_id, target))
-        if not placed:
-            return results
-        try:
-            report = build_index(self.config, embedder=self.base.embedder, progress=True)
-        except BaseException:
-            for _, _, target in placed:
-                target.unlink(missing_ok=True)
-            raise
-        with self._lock:
-            self.base.reload()
-            # The others shared the old index; they are rebuilt on the new one when asked.
-            self._retrievers = {True: self.base}
-        documents = self.base.index.documents
-        for name, doc_id, _ in placed:
-            doc = documents[doc_id]
-            chunks = sum(1 for c in self.base.index.chunks if c.doc_id == doc_id)
-            pages = f", {len(doc.pages)} pages" if doc.pages else ""
-            results.append(UploadResult(name, doc_id, "indexed",
-                                        f"{doc.title} ({doc.format}{pages}): {chunks} "
-                                        f"passages, searchable now"))
-        log.info("added %d report(s) in %.1f s", len(placed), report.seconds)
-        return results
-
-    def _place_upload(self, path: Path, taken: set[str]) -> tuple[str, str]:
-        """A safe, unused corpus file name and its document id, after checking the file."""
-        name = safe_report_name(path.name)
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise CorpusError(f"cannot read the upload {path.name}: {exc.strerror or exc}; "
-                              "upload it again") from exc
-        if size > MAX_UPLOAD_BYTES:
-            raise CorpusError(f"{path.name} is {size:,} bytes; reports up to "
-                              f"{MAX_UPLOAD_BYTES:,} bytes can be added")
-        # The file is read in its format first: one that would break the index is refused.
-        document = read_document(path)
-        existing = self.base.index.documents
-        for doc in existing.values():
-            if doc.sha256 == document.sha256:
-                raise CorpusError(f"{name} has the same text as the indexed report {doc.doc_id}; "
-                                  "nothing to add")
-        corpus = self.config.corpus_dir
-        taken = taken | {make_doc_id(p.relative_to(corpus)) for p in corpus_files(corpus)}
-        taken |= set(existing)
-        stem, suffix = name.rsplit(".", 1)
-        candidate, n = name, 1
-        while make_doc_id(Path(candidate)) in taken or (corpus / candidate).exists():
-            n += 1
-            candidate = f"{stem}-{n}.{suffix}"
-        return candidate, make_doc_id(Path(candidate))
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    """What became of one uploaded file: "indexed" (as doc_id) or "skipped", and why."""
-
-    name: str
-    doc_id: str
-    status: str
-    detail: str
+    def _embedder_for_uploads(self) -> Embedder:
+        if self._upload_embedder is None:
+            self._upload_embedder = load_embedder(self.config)
+        return self._upload_embedder
 
 
 def robust_config(config: Config, robust: bool) -> Config:
@@ -392,17 +402,6 @@ def robust_config(config: Config, robust: bool) -> Config:
         return config
     return config.replace(glossary=False, english_bm25_weight=1.0, translate="off",
                           lexicon="off")
-
-
-def safe_report_name(filename: str) -> str:
-    """A file name for the corpus folder: no folders, no odd characters, a report suffix."""
-    base = unicodedata.normalize("NFC", filename.replace("\\", "/").rsplit("/", 1)[-1])
-    stem, dot, suffix = base.rpartition(".")
-    if not dot or f".{suffix.lower()}" not in SUFFIXES:
-        raise CorpusError(f"{base!r} is not a report file this tool reads; add "
-                          f"{', '.join(SUFFIXES)}")
-    stem = re.sub(r"[^\w.-]+", "-", stem).strip(".-_")[:80] or "report"
-    return f"{stem}.{suffix.lower()}"
 
 
 def _assistant(content: str) -> dict[str, str]:
@@ -440,6 +439,8 @@ def build_ui(app: ReportApp) -> gr.Blocks:
             # HTML, not Markdown: a title or file name holding Markdown ("![](http://…)")
             # must show as text, never fetch or link anything.
             upload_status = gr.HTML(elem_id="upload-status")
+            cancel = gr.Button("색인 취소 · cancel indexing", size="sm", visible=False,
+                               elem_id="cancel-upload")
         header = gr.HTML(app.header())
         with gr.Row(equal_height=False):
             with gr.Column(scale=6, min_width=400):
@@ -470,21 +471,39 @@ def build_ui(app: ReportApp) -> gr.Blocks:
         clear.click(lambda: ([], [], render.sources_panel([])), None, [chat, turns, sources],
                     api_visibility="private")
 
-        def on_upload(paths: list[str] | None,
-                      progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        def on_upload(paths: list[str] | None):
+            # Every yield: status, report filter, header, file box, cancel button.
             try:
-                results = app.add_reports(paths)
+                status = app.start_upload(paths)
             except RagError as exc:
                 gr.Warning(render.escape(str(exc)))
-                return (f"⚠ {render.escape(str(exc))}", gr.update(), gr.update(), None)
+                yield (render.upload_status(str(exc)), gr.update(), gr.update(), None,
+                       gr.update())
+                return
+            while status.running:
+                yield (render.upload_progress(status), gr.update(), gr.update(), None,
+                       gr.update(visible=True))
+                time.sleep(_POLL_SECONDS)
+                status = app.worker.status()
+            if status.state != DONE:
+                gr.Warning(render.escape(status.message))
+                yield (render.upload_status(status.message), gr.update(), gr.update(), None,
+                       gr.update(visible=False))
+                return
+            results = status.result
             added = sum(r.status == "indexed" for r in results)
             message = f"{added} of {len(results)} file(s) added"
             (gr.Info if added == len(results) else gr.Warning)(message)
-            return (render.upload_results(results), gr.update(choices=app.doc_choices()),
-                    app.header(), None)
+            yield (render.upload_results(results), gr.update(choices=app.doc_choices()),
+                   app.header(), None, gr.update(visible=False))
 
-        upload.upload(on_upload, upload, [upload_status, docs, header, upload],
-                      api_visibility="private", concurrency_id=_QUEUE)
+        def on_cancel() -> None:
+            if app.worker.cancel():
+                gr.Info("색인을 취소하는 중 · cancelling: the index stays as it was")
+
+        upload.upload(on_upload, upload, [upload_status, docs, header, upload, cancel],
+                      api_visibility="private", concurrency_id=_UPLOADS)
+        cancel.click(on_cancel, None, None, queue=False, api_visibility="private")
         gr.api(app.ask, api_name="ask", concurrency_id=_QUEUE)
         gr.api(app.search, api_name="search", concurrency_id=_QUEUE)
     return demo
@@ -518,7 +537,7 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
     _, url, _ = demo.launch(server_name=host, server_port=port, share=share,
                             prevent_thread_lock=not block, theme=theme, css=CSS, head=HEAD,
                             ssr_mode=False, footer_links=["api"], show_error=True,
-                            max_file_size=MAX_UPLOAD_BYTES, quiet=not block)
+                            max_file_size=config.max_upload_mb * 1024 * 1024, quiet=not block)
     return demo, url
 
 

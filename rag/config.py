@@ -143,6 +143,8 @@ class Config:
     # of ones that do not (docs/tuning.md); a stronger model behind llm_url may earn it.
     abstain_on_model_verdict: bool = False
     max_query_chars: int = 10_000
+    # The largest report file the UI accepts as an upload (indexed in the background).
+    max_upload_mb: int = 100
 
     # Above this many chunks the dense index switches from exact (flat) to HNSW.
     flat_max_chunks: int = 100_000
@@ -201,6 +203,7 @@ class Config:
         _check(50 <= self.llm_evidence_chars <= 20_000, "llm_evidence_chars",
                "must be between 50 and 20000")
         _check(self.max_query_chars >= 1, "max_query_chars", "must be at least 1")
+        _check(1 <= self.max_upload_mb <= 512, "max_upload_mb", "must be between 1 and 512")
         _check(self.flat_max_chunks >= 1, "flat_max_chunks", "must be at least 1")
         _check(self.hnsw_m >= 4, "hnsw_m", "must be at least 4")
         _check(self.hnsw_ef_search >= 1, "hnsw_ef_search", "must be at least 1")

@@ -31,6 +31,10 @@ class IndexLockedError(RagError):
     """Another process is updating the index; only one writer at a time."""
 
 
+class IndexCancelledError(RagError):
+    """An index update was cancelled before it was published; the index is unchanged."""
+
+
 class IndexWriteError(RagError):
     """The index cannot be written (no permission, disk full); the old one is unchanged."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,12 @@ from .bm25 import tokenize_korean_many
 from .chunking import Chunk, Sentence, chunk_document, split_sentences
 from .config import Config
 from .embedding import Embedder, load_embedder
-from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .errors import (
+    IndexCancelledError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
 from .footnotes import citing_text, find_footnotes
 from .generations import writer_lock
 from .ingest import SkippedFile, read_corpus
@@ -47,9 +53,33 @@ class IndexReport:
         return not (self.added or self.changed or self.removed)
 
 
+# What a caller watching an update is told: the stage ("reading", "chunking", "embedding",
+# "saving"), and how many documents or texts of how many are done.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A caller's view into a running update: progress reports, and a way to stop it.
+
+    Setting `cancel` stops the update at its next step, before anything is published:
+    the index stays as it was (the vectors embedded so far stay in the vector cache).
+    """
+
+    on_progress: Progress | None = None
+    cancel: threading.Event | None = None
+
+    def step(self, stage: str, done: int = 0, total: int = 0) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise IndexCancelledError("indexing was cancelled; the index is unchanged")
+        if self.on_progress is not None:
+            self.on_progress(stage, done, total)
+
+
 def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool = False,
                 progress: bool = False,
-                embedder_factory: Callable[[Config], Embedder] = load_embedder) -> IndexReport:
+                embedder_factory: Callable[[Config], Embedder] = load_embedder,
+                watch: Watch | None = None) -> IndexReport:
     """Bring `config.index_dir` up to date with `config.corpus_dir`.
 
     Documents whose text hash is unchanged keep their chunks, vectors and BM25 terms;
@@ -57,12 +87,15 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
     One process at a time: IndexLockedError while another one is updating the index.
     """
     with writer_lock(config.index_dir):
-        return _build_locked(config, embedder, rebuild, progress, embedder_factory)
+        return _build_locked(config, embedder, rebuild, progress, embedder_factory,
+                             watch or Watch())
 
 
 def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, progress: bool,
-                  embedder_factory: Callable[[Config], Embedder]) -> IndexReport:
+                  embedder_factory: Callable[[Config], Embedder], watch: Watch
+                  ) -> IndexReport:
     started = time.perf_counter()
+    watch.step("reading")
     previous = None if rebuild else _load_previous(config)
     known = ({d.file_sha256: d for d in previous.documents.values() if d.file_sha256}
              if previous else None)
@@ -90,7 +123,8 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
     sentences: list[Sentence] = []
     sentence_vectors: list[np.ndarray | None] = []
     fresh_sentences: list[str] = []
-    for doc in documents:
+    for number, doc in enumerate(documents):
+        watch.step("chunking", number, len(documents))
         if doc.doc_id in kept_ids and previous is not None:
             rows = [i for i, c in enumerate(previous.chunks) if c.doc_id == doc.doc_id]
             chunks.extend(previous.chunks[i] for i in rows)
@@ -124,7 +158,7 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
         embedder = embedder or embedder_factory(config)
         name, dim = embedder.name, embedder.dim
         texts = fresh_texts + fresh_sentences
-        embedded, from_cache = _embed(embedder, texts, config, progress)
+        embedded, from_cache = _embed(embedder, texts, config, progress, watch)
         new_rows = iter(embedded)
         vectors = [v if v is not None else next(new_rows) for v in vectors]
         sentence_vectors = [v if v is not None else next(new_rows) for v in sentence_vectors]
@@ -137,6 +171,7 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
     sentence_matrix = (np.stack(sentence_vectors).astype(np.float32) if sentence_vectors
                        else np.zeros((0, dim), np.float32))
     settings = build_settings(config, name, dim)
+    watch.step("saving")
     save_index(config.index_dir, settings, documents, chunks, embeddings, tokens, sentences,
                sentence_matrix, config, time.perf_counter() - started)
     glossed = gloss_vocabulary(config, tokens, progress)
@@ -203,8 +238,8 @@ def _load_previous(config: Config) -> Index | None:
         return None
 
 
-def _embed(embedder: Embedder, texts: list[str], config: Config, progress: bool
-           ) -> tuple[np.ndarray, int]:
+def _embed(embedder: Embedder, texts: list[str], config: Config, progress: bool,
+           watch: Watch) -> tuple[np.ndarray, int]:
     """Passage vectors for `texts` and how many came from the vector cache; a progress
     bar (rate, ETA) on stderr when asked. Each embedded batch goes to the cache at once,
     so an interrupted run loses at most one batch."""
@@ -224,6 +259,7 @@ def _embed(embedder: Embedder, texts: list[str], config: Config, progress: bool
         with tqdm(total=len(texts), initial=len(cached), desc="embedding", unit="text",
                   file=sys.stderr, disable=not progress) as bar:
             for lo in range(0, len(missing), step):
+                watch.step("embedding", len(cached) + lo, len(texts))
                 rows = missing[lo:lo + step]
                 batch = [texts[i] for i in rows]
                 out = embedder.embed_passages(batch)
@@ -231,6 +267,7 @@ def _embed(embedder: Embedder, texts: list[str], config: Config, progress: bool
                 if cache:
                     cache.put(batch, out)
                 bar.update(len(rows))
+        watch.step("embedding", len(texts), len(texts))
     finally:
         if cache:
             cache.close()

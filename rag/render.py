@@ -36,6 +36,26 @@ def upload_results(results: Any) -> str:
     return f'<ul class="upload-results">{"".join(lines)}</ul>' if lines else ""
 
 
+_STAGES = {"starting": "준비 · starting", "reading": "읽는 중 · reading",
+           "chunking": "나누는 중 · chunking", "embedding": "임베딩 · embedding",
+           "saving": "저장 중 · saving"}
+
+
+def upload_progress(status: Any) -> str:
+    """A running upload: its stage, a progress bar, and the seconds so far."""
+    stage = _STAGES.get(status.stage, status.stage)
+    bar = (f' <progress value="{int(status.done)}" max="{int(status.total)}"></progress> '
+           f"{int(status.done):,}/{int(status.total):,}" if status.total else "")
+    return (f'<p class="upload-progress">⏳ {escape(status.message)} · {escape(stage)}{bar} '
+            f"· {status.seconds:.0f} s — 질문은 계속 받습니다 · questions are answered "
+            "meanwhile</p>")
+
+
+def upload_status(message: str) -> str:
+    """One line about an upload that did not run or did not finish."""
+    return f'<p class="upload-failed">⚠ {escape(message)}</p>'
+
+
 def anchor_id(turn: int, marker: int) -> str:
     """The element id of citation `marker`'s passage in chat turn `turn`."""
     return f"src-{turn}-{marker}"

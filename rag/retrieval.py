@@ -154,11 +154,14 @@ class Retriever:
         """Drop the cached query vectors (benchmarks time uncached questions)."""
         self._query_vectors.clear()
 
-    def reload(self) -> None:
-        """Forget the loaded index (after it was rebuilt on disk)."""
-        self._index = None
-        self._glossary = None
-        self._derived = {}
+    def sharing(self, config: Config | None = None, index: Index | None = None) -> Retriever:
+        """A Retriever with this one's loaded model and translator, on `index` (None: the
+        index on disk, loaded on first use) and with `config` (None: this one's).
+
+        A Retriever never changes its index: a newer one on disk is searched by a new
+        Retriever, so a search that is under way reads one index from start to end.
+        """
+        return Retriever(config or self.config, index, self._embedder, self._translator)
 
     @property
     def glossary(self) -> list[Term]:

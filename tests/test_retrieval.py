@@ -187,13 +187,15 @@ def test_results_are_deterministic(shared_index, retriever, mode):
     assert Retriever(shared_index).search("중국 AI 정책", k=8, mode=mode).hits == first
 
 
-def test_reload_reads_the_index_again(shared_index):
+def test_a_sharing_retriever_reads_the_index_again_with_the_same_model(shared_index):
     retriever = Retriever(shared_index)
     first = retriever.index
     assert retriever.index is first
-    retriever.reload()
-    assert retriever.index is not first
-    assert retriever.index.chunks == first.chunks
+    fresh = retriever.sharing()
+    assert fresh.index is not first and fresh.index.chunks == first.chunks
+    assert fresh.embedder is retriever.embedder and retriever.index is first
+    other = retriever.sharing(shared_index.replace(top_k=3), index=first)
+    assert other.index is first and other.config.top_k == 3
 
 
 def test_missing_index(tmp_path, shared_index):
