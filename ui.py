@@ -261,7 +261,7 @@ class ReportApp:
         """Answer a question from the reports with citations (as `rag ask --json`)."""
         try:
             answer = None
-            for event in stream_answer(self.base, question, mode, k or None, doc_ids or None):
+            for event in stream_answer(self.base, question, mode, k, doc_ids):
                 if isinstance(event, Done):
                     answer = event.answer
             assert answer is not None
@@ -273,8 +273,7 @@ class ReportApp:
                doc_ids: list[str] | None = None) -> dict[str, Any]:
         """The passages for a question (as `rag search --json`)."""
         try:
-            return self.base.search(question, k=k or None, mode=mode,
-                                    doc_ids=doc_ids or None).to_dict()
+            return self.base.search(question, k=k, mode=mode, doc_ids=doc_ids).to_dict()
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
 

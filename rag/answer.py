@@ -22,7 +22,7 @@ from .errors import QueryError
 from .footnotes import NoteLink
 from .language import reply_language
 from .names import Passage, Places, missing_names, names_of
-from .retrieval import Hit, Retriever, SearchResult
+from .retrieval import Hit, Retriever, SearchResult, validate_k
 
 ANSWER_MODES = ("extractive", "llm")
 # A term found nowhere in the reports weighs this many times the rarest known term:
@@ -167,7 +167,8 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
         raise QueryError(f"unknown answer mode {mode!r}; use one of {', '.join(ANSWER_MODES)}")
     config = retriever.config
     t0 = time.perf_counter()
-    result = retriever.search(question, k=k or config.answer_passages, doc_ids=doc_ids)
+    result = retriever.search(question, k=validate_k(k, config.answer_passages),
+                              doc_ids=doc_ids)
     timings = {"retrieval": _ms(t0)}
     yield Retrieved(result.hits)
     language = reply_language(result.query)

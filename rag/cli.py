@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -350,47 +351,72 @@ def _check_question_or_batch(args: argparse.Namespace, command: str) -> None:
                          "(or --batch FILE.jsonl)")
 
 
-def read_batch(path: Path) -> list[dict[str, Any]]:
-    """Questions of a JSONL file: each line an object with "id" and "question"."""
+@dataclass(frozen=True)
+class BatchLine:
+    """One question line of a batch file, or why the line holds none."""
+
+    number: int
+    item: dict[str, Any] | None
+    error: str = ""
+
+
+def read_batch(path: Path) -> list[BatchLine]:
+    """The lines of a JSONL file: each an object with "id" and "question". A line that is
+    not one is kept with its error, so the batch answers the others and reports it."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise QueryError(f"cannot read the batch file {path} ({exc}); give a UTF-8 JSONL file") \
             from exc
-    items = []
+    read = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise QueryError(f"{path}:{number} is not valid JSON ({exc.msg})") from exc
+            read.append(BatchLine(number, None, f"{path}:{number} is not valid JSON ({exc.msg})"))
+            continue
         if not isinstance(item, dict) or "question" not in item or "id" not in item:
-            raise QueryError(f'{path}:{number} needs an object with "id" and "question"')
-        items.append(item)
-    if not items:
+            read.append(BatchLine(number, item if isinstance(item, dict) else None,
+                                  f'{path}:{number} needs an object with "id" and "question"'))
+            continue
+        read.append(BatchLine(number, item))
+    if not read:
         raise QueryError(f"the batch file {path} holds no questions")
-    return items
+    return read
 
 
 def _run_batch(path: Path, handle: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
-    """One JSON line per question; a bad question gets an "error" line and exit status 1."""
+    """One JSON line per question; a bad line or question gets an "error" line, the batch
+    goes on, and the exit status is 1."""
     failed = 0
-    for item in read_batch(path):
+    for line in read_batch(path):
+        item = line.item or {}
         try:
+            if line.error:
+                raise QueryError(line.error)
             out = handle(item)
         except QueryError as exc:
             failed += 1
-            out = {"id": item["id"], "query": item["question"], "error": str(exc)}
+            out = {"line": line.number, "id": item.get("id"), "query": item.get("question"),
+                   "error": str(exc)}
         _print_json(out, indent=None)
     if failed:
-        print(f"rag: error: {failed} question(s) in {path} failed; see their \"error\" lines",
+        print(f"rag: error: {failed} line(s) of {path} failed; see their \"error\" lines",
               file=sys.stderr)
     return 1 if failed else 0
 
 
 def _print_json(obj: Any, indent: int | None = 2) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
+    text = json.dumps(obj, ensure_ascii=False, indent=indent)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (a broken copy, invalid UTF-8 on the command line) has no UTF-8
+        # form; JSON's \u escapes keep the line valid and the batch going.
+        text = json.dumps(obj, ensure_ascii=True, indent=indent)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 

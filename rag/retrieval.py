@@ -95,11 +95,49 @@ class SearchResult:
         }
 
 
+# The most passages one search returns or one answer reads.
+MAX_K = 1000
+
+
+def validate_k(k: object, default: int) -> int:
+    """`k` as a whole number from 1 to MAX_K (None: `default`); anything else, a string,
+    a fraction or a bool included, raises QueryError (an API sends whatever it is given)."""
+    if k is None:
+        return default
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)  # a UI slider or a JSON client may send 5.0
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise QueryError(f"k must be a whole number from 1 to {MAX_K}, not {_shown(k)}")
+    if not 1 <= k <= MAX_K:
+        raise QueryError(f"k must be from 1 to {MAX_K}, not {k:,}")
+    return k
+
+
+def validate_doc_ids(doc_ids: object) -> tuple[str, ...] | None:
+    """The document filter as a tuple of ids (None or empty: every document); one string
+    is one id, never its characters. Whether the ids exist is checked against the index."""
+    if doc_ids is None:
+        return None
+    if isinstance(doc_ids, str):
+        doc_ids = [doc_ids]
+    if not isinstance(doc_ids, list | tuple | set | frozenset) or \
+            not all(isinstance(d, str) for d in doc_ids):
+        raise QueryError(f"doc_ids must be a list of document ids, not {_shown(doc_ids)}")
+    return tuple(doc_ids) or None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def validate_query(query: str, max_chars: int) -> str:
     """The question, stripped, other control characters as spaces; an empty or over-long
     question, one that is no valid text, or one without a letter or digit (only emoji or
     punctuation: nothing to search for) raises QueryError."""
-    if not isinstance(query, str) or not query.strip():
+    if not isinstance(query, str):
+        raise QueryError(f"the question must be text, not {_shown(query)}")
+    if not query.strip():
         raise QueryError("the question is empty; type a question in Korean or English")
     try:
         query.encode("utf-8")
@@ -348,9 +386,8 @@ class Retriever:
         if mode not in MODES:
             raise QueryError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         query = validate_query(query, self.config.max_query_chars)
-        k = self.config.top_k if k is None else k
-        if k < 1:
-            raise QueryError(f"k must be at least 1, not {k}")
+        k = validate_k(k, self.config.top_k)
+        doc_ids = validate_doc_ids(doc_ids)
         index = self.index
         language = detect_language(query)
         variants: list[dict[str, Any]] = []

@@ -272,20 +272,35 @@ def test_batch_continues_past_a_bad_question(indexed, capsys):
     assert "hits" in rows[0] and "hits" in rows[2]
     assert "empty" in rows[1]["error"]
     assert "hits" not in rows[1]
-    assert_one_line_error(err, "1 question(s)", "failed")
+    assert_one_line_error(err, "1 line(s)", "failed")
 
 
-@pytest.mark.parametrize(("lines", "message"), [
-    (['{"id": 1, "question": "물"}', "{oops"], "q.jsonl:2 is not valid JSON"),
-    (['{"question": "물"}'], 'needs an object with "id" and "question"'),
-    (["", " "], "holds no questions"),
+@pytest.mark.parametrize(("bad", "message"), [
+    ("{oops", "q.jsonl:2 is not valid JSON"),
+    ('{"question": "물"}', 'q.jsonl:2 needs an object with "id" and "question"'),
+    ('["물"]', 'needs an object with "id" and "question"'),
+    ('{"id": "s", "question": "\\ud800 물 가격"}', "not valid text"),
+    ('{"id": "n", "question": 42}', "the question must be text"),
 ])
-def test_batch_file_errors(indexed, capsys, lines, message):
-    (indexed / "q.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+def test_a_bad_batch_line_gets_an_error_line_and_the_batch_goes_on(indexed, capsys, bad,
+                                                                   message):
+    (indexed / "q.jsonl").write_text("\n".join(['{"id": 1, "question": "물 가격"}', bad,
+                                                '{"id": 3, "question": "어센드 910C"}']) + "\n",
+                                     encoding="utf-8")
+    code, out, err = run(capsys, "search", "--batch", "q.jsonl")
+    assert code == 1
+    first, middle, last = (json.loads(line) for line in out.splitlines())
+    assert first["id"] == 1 and first["hits"] and last["id"] == 3 and last["hits"]
+    assert middle["line"] == 2 and message in middle["error"] and "hits" not in middle
+    assert_one_line_error(err, "1 line(s) of q.jsonl failed")
+
+
+def test_a_batch_file_without_questions_is_refused(indexed, capsys):
+    (indexed / "q.jsonl").write_text("\n \n", encoding="utf-8")
     code, out, err = run(capsys, "search", "--batch", "q.jsonl")
     assert code == 1
     assert out == ""
-    assert_one_line_error(err, message)
+    assert_one_line_error(err, "holds no questions")
 
 
 def test_batch_file_missing(indexed, capsys):

@@ -111,7 +111,7 @@ def test_batch_with_an_empty_question_marks_it_and_exits_1(env, capsys):
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["id"] for r in rows] == ["ok", "blank"]
     assert "empty" in rows[1]["error"]
-    assert "1 question(s)" in one_line_error(err)
+    assert "1 line(s)" in one_line_error(err)
 
 
 @pytest.mark.parametrize("argv", [["ask", ""], ["ask", "   "]])

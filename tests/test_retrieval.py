@@ -9,7 +9,7 @@ from rag.bm25 import tokenize_korean
 from rag.embedding import HashEmbedder
 from rag.errors import IndexMismatchError, IndexNotFoundError, QueryError
 from rag.indexing import build_index
-from rag.retrieval import MODES, Hit, Retriever, validate_query
+from rag.retrieval import MODES, Hit, Retriever, validate_doc_ids, validate_k, validate_query
 
 HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "start", "end", "text",
             "notes", "page", "pages", "page_labels"}
@@ -149,12 +149,47 @@ def test_unknown_mode(retriever):
 
 
 def test_negative_k(retriever):
-    with pytest.raises(QueryError, match="k must be at least 1"):
+    with pytest.raises(QueryError, match="k must be from 1 to 1000, not -1"):
         retriever.search("중국", k=-1)
 
 
+@pytest.mark.parametrize("k", ["five", 2.5, 0, 10**9, True, [3], "5"])
+def test_a_k_that_is_no_whole_number_in_range_is_refused(retriever, k):
+    with pytest.raises(QueryError, match="k must be"):
+        retriever.search("중국", k=k)
+
+
+def test_k_as_a_whole_float_and_the_default():
+    assert validate_k(5.0, 3) == 5 and validate_k(None, 3) == 3 and validate_k(1000, 3) == 1000
+
+
+@pytest.mark.parametrize(("doc_ids", "expected"), [
+    (None, None), ([], None), ("alpha", ("alpha",)), (["alpha", "beta"], ("alpha", "beta")),
+    (("beta",), ("beta",)),
+])
+def test_doc_ids_are_a_tuple_and_one_string_is_one_id(doc_ids, expected):
+    assert validate_doc_ids(doc_ids) == expected
+
+
+@pytest.mark.parametrize("doc_ids", [5, [1, 2], {"alpha": 1}, ["alpha", None]])
+def test_doc_ids_of_another_type_are_refused(doc_ids):
+    with pytest.raises(QueryError, match="doc_ids must be a list of document ids"):
+        validate_doc_ids(doc_ids)
+
+
+def test_a_single_string_filter_is_not_split_into_characters(retriever):
+    hits = retriever.search("중국", k=3, doc_ids="alpha").hits
+    assert hits and {h.doc_id for h in hits} == {"alpha"}
+
+
+@pytest.mark.parametrize("question", [None, 42, ["중국"]])
+def test_a_question_that_is_not_text_is_refused(retriever, question):
+    with pytest.raises(QueryError, match="the question must be text"):
+        retriever.search(question)
+
+
 def test_zero_k(retriever):
-    with pytest.raises(QueryError, match="k must be at least 1"):
+    with pytest.raises(QueryError, match="k must be from 1 to 1000, not 0"):
         retriever.search("중국", k=0)
 
 

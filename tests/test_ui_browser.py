@@ -102,6 +102,25 @@ def test_api_functions_return_the_cli_json(app) -> None:
     assert set(result) == SEARCH_KEYS and len(result["hits"]) == 2
 
 
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"k": "five"}, "k must be a whole number"), ({"k": 2.5}, "k must be a whole number"),
+    ({"k": 0}, "k must be from 1 to 1000, not 0"), ({"k": 10**9}, "not 1,000,000,000"),
+    ({"doc_ids": ["nope"]}, "unknown document id(s): nope"),
+    ({"doc_ids": [1, 2]}, "doc_ids must be a list of document ids"),
+    ({"mode": "magic"}, "unknown"),
+])
+def test_api_arguments_are_checked_with_one_clear_message(app, arguments, message) -> None:
+    for call in (app.ask, app.search):
+        with pytest.raises(ui.gr.Error) as info:
+            call("화웨이 어센드 910C 칩의 수율은?", **arguments)
+        assert message in str(info.value) and "Traceback" not in str(info.value)
+
+
+def test_api_doc_ids_as_one_string_is_one_report(app) -> None:
+    hits = app.search("중국 인공지능", k=3, doc_ids="alpha")["hits"]
+    assert hits and {h["doc_id"] for h in hits} == {"alpha"}
+
+
 def test_an_uploaded_report_is_indexed_and_searchable_at_once(app, tmp_path) -> None:
     upload = tmp_path / "up" / "제주 <img src=x onerror=alert(1)>.txt"
     upload.parent.mkdir()
