@@ -524,11 +524,17 @@ def prepare_index(config: Config) -> None:
 def serve(config: Config, host: str | None = None, port: int | None = None,
           share: bool = False, block: bool = True) -> tuple[gr.Blocks, str]:
     """Index if needed, load the model, and serve the app; returns (app, local URL)."""
-    host = host or os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
-    port = int(port or os.environ.get("GRADIO_SERVER_PORT") or DEFAULT_PORT)
     prepare_index(config)
     app = ReportApp(config)
     app.warm_up()
+    return launch(app, host, port, share, block)
+
+
+def launch(app: ReportApp, host: str | None = None, port: int | None = None,
+           share: bool = False, block: bool = True) -> tuple[gr.Blocks, str]:
+    """Serve `app` (its index ready); returns (the Blocks, local URL)."""
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
+    port = int(port or os.environ.get("GRADIO_SERVER_PORT") or DEFAULT_PORT)
     demo = build_ui(app)
     demo.queue(default_concurrency_limit=1)
     theme = gr.themes.Default(primary_hue="amber", secondary_hue="slate", neutral_hue="slate",
@@ -536,7 +542,8 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
     _, url, _ = demo.launch(server_name=host, server_port=port, share=share,
                             prevent_thread_lock=not block, theme=theme, css=CSS, head=HEAD,
                             ssr_mode=False, footer_links=["api"], show_error=True,
-                            max_file_size=config.max_upload_mb * 1024 * 1024, quiet=not block)
+                            max_file_size=app.config.max_upload_mb * 1024 * 1024,
+                            quiet=not block)
     return demo, url
 
 

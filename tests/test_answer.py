@@ -357,3 +357,24 @@ def test_bibliography_and_footnotes_count_less_unless_a_source_is_asked_for(bibl
         assert set(penalties(bibliography, question).values()) == {0}
     # "open-source" names no source.
     assert -penalty in penalties(bibliography, "Is DeepSeek an open-source model?").values()
+
+
+def test_a_bracketed_number_in_the_report_is_not_a_citation_marker(tmp_path) -> None:
+    from conftest import make_config, write_corpus
+
+    from rag.embedding import HashEmbedder
+    from rag.indexing import build_index
+    from rag.render import answer_html
+
+    config = make_config(tmp_path)
+    write_corpus(config.corpus_dir, {"harbor.txt": (
+        "항만 물동량 보고서\n\n부산항의 컨테이너 물동량은 2,400만 TEU로 집계되었다[1].\n"
+        "[1] 해양수산부 통계 참조.\n")})
+    build_index(config, embedder=HashEmbedder())
+    answer = answer_question(Retriever(config, embedder=HashEmbedder()),
+                             "부산항의 컨테이너 물동량은 얼마인가?")
+    assert not answer.abstained and "2,400만 TEU" in answer.answer
+    assert "［1］" in answer.answer  # the report's own mark, as text
+    assert re.findall(r"\[(\d+)\]", answer.answer) == [str(c.marker) for c in answer.citations]
+    html = answer_html(answer.answer, [c.marker for c in answer.citations], 1)
+    assert html.count('class="cite"') == len(answer.citations)
