@@ -129,8 +129,7 @@ def publish(index_dir: Path, folder: Path) -> Path:
         _fsync(path)
     _fsync(folder)
     reach("flushed")
-    numbers = [n for n, _ in _generations(index_dir)]
-    target = index_dir / f"gen-{(max(numbers, default=0) + 1):06d}"
+    target = _next_generation(index_dir)
     os.rename(folder, target)
     _fsync(index_dir)
     reach("published")
@@ -149,6 +148,11 @@ def _generations(index_dir: Path) -> list[tuple[int, Path]]:
     found = [(int(m.group(1)), p) for p in index_dir.iterdir()
              if (m := _GENERATION.fullmatch(p.name)) and p.is_dir()]
     return sorted(found)
+
+
+def _next_generation(index_dir: Path) -> Path:
+    numbers = [n for n, _ in _generations(index_dir)]
+    return index_dir / f"gen-{(max(numbers, default=0) + 1):06d}"
 
 
 def _ours(name: str) -> bool:
@@ -192,8 +196,7 @@ def _recover(index_dir: Path) -> None:
             if ".old-" in sibling.name and (sibling / MANIFEST).is_file():
                 log.warning("recovering the index left at %s by an interrupted update",
                             sibling)
-                numbers = [n for n, _ in _generations(index_dir)]
-                os.rename(sibling, index_dir / f"gen-{(max(numbers, default=0) + 1):06d}")
+                os.rename(sibling, _next_generation(index_dir))
                 _fsync(index_dir)
                 break
     _remove_old(index_dir)
