@@ -157,6 +157,13 @@ HEAD = """
 """
 
 
+def _refusal(exc: RagError) -> gr.Error:
+    """A user error for an API caller: its one-line message, logged as one line. Gradio
+    would print a full traceback for every refused request (a bad k, an unknown id)."""
+    log.info("refused: %s", exc)
+    return gr.Error(str(exc), print_exception=False)
+
+
 class ReportApp:
     """What the UI's handlers share: the settings, the Retrievers on the newest index, the
     background worker that indexes uploads, and the LLM check.
@@ -267,7 +274,7 @@ class ReportApp:
             assert answer is not None
             return answer.to_dict()
         except RagError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise _refusal(exc) from exc
 
     def search(self, question: str, k: int | None = None, mode: str = "hybrid",
                doc_ids: list[str] | None = None) -> dict[str, Any]:
@@ -275,7 +282,7 @@ class ReportApp:
         try:
             return self.base.search(question, k=k, mode=mode, doc_ids=doc_ids).to_dict()
         except RagError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise _refusal(exc) from exc
 
     # --- the chat ----------------------------------------------------------------------
 

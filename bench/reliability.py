@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=8)
     parser.add_argument("--updates", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--log", type=Path, help="keep a copy of the server's log here")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,6 +68,8 @@ def main() -> None:
                                 format="%(levelname)s %(name)s: %(message)s")
             results = _run(args, root)
         log_text = log_path.read_text(encoding="utf-8", errors="replace")
+        if args.log:
+            shutil.copyfile(log_path, args.log)
         results["log"] = {"lines": log_text.count("\n"),
                           "tracebacks": log_text.count("Traceback (most recent call last)")}
     results["load_average"] = os.getloadavg()
@@ -211,13 +214,20 @@ def _error_of(call: Any) -> str | None:
 def _rss_per_request(client: Any, count: int) -> dict[str, Any]:
     for i in range(50):
         client.predict(QUESTIONS[i % len(QUESTIONS)], api_name="/search")
+    # RSS after each quarter: a leak grows by the same step every quarter, while the
+    # allocator's and Gradio's warm-up growth flattens out.
     before = _rss_kb()
+    quarters = []
     for i in range(count):
         client.predict(f"{QUESTIONS[i % len(QUESTIONS)]} {i}", api_name="/search")
+        if (i + 1) % max(1, count // 4) == 0:
+            quarters.append(_rss_kb())
     after = _rss_kb()
+    steps = [b - a for a, b in zip([before, *quarters], quarters, strict=False)]
     return {"requests": count, "rss_before_mb": round(before / 1024, 1),
             "rss_after_mb": round(after / 1024, 1),
-            "kb_per_request": round((after - before) / count, 1)}
+            "kb_per_request": round((after - before) / count, 1),
+            "kb_per_quarter": steps}
 
 
 def _readers_during_updates(app: Any, config: Any, readers: int, updates: int

@@ -364,13 +364,21 @@ def read_batch(path: Path) -> list[BatchLine]:
     """The lines of a JSONL file: each an object with "id" and "question". A line that is
     not one is kept with its error, so the batch answers the others and reports it."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QueryError(f"cannot read the batch file {path} ({exc}); give a UTF-8 JSONL file") \
-            from exc
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise QueryError(f"cannot read the batch file {path} ({exc.strerror or exc}); "
+                         "give a UTF-8 JSONL file") from exc
     read = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    # Each line is decoded on its own: one line saved in another encoding is that line's
+    # error, not the whole batch's.
+    for number, line_bytes in enumerate(raw.removeprefix(b"\xef\xbb\xbf").splitlines(), 1):
+        if not line_bytes.strip():
+            continue
+        try:
+            line = line_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            read.append(BatchLine(number, None, f"{path}:{number} is not UTF-8 text; save the "
+                                  "file as UTF-8"))
             continue
         try:
             item = json.loads(line)

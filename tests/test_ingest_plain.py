@@ -2,6 +2,7 @@
 
 import codecs
 import hashlib
+import os
 import unicodedata
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def test_decode_euc_kr_bytes_as_cp949():
 
 def test_undecodable_bytes_raise_with_advice():
     with pytest.raises(CorpusError) as info:
-        decode_bytes(bytes(range(256)), "blob.txt")
+        decode_bytes(bytes(range(1, 256)), "blob.txt")
     message = str(info.value)
     assert "blob.txt" in message
     assert "UTF-8" in message
@@ -204,8 +205,49 @@ def test_read_corpus_sorted_with_ids_from_file_names(corpus_dir):
     docs = reading.documents
     assert [d.doc_id for d in docs] == ["alpha", "beta", "nested--gamma-notes"]
     assert docs[1].title == "글로벌 AI 패권 경쟁 : 중국 동향과 시사점"
-    # A truncated PDF is skipped with its reason; the text reports are still read.
-    assert [Path(s.path).name for s in reading.skipped] == ["ignored.pdf"]
+    # Hidden paths are named as skipped; a truncated PDF is skipped with its reason; the
+    # text reports are still read.
+    reasons = {Path(s.path).name: s.reason for s in reading.skipped}
+    assert list(reasons) == [".git", ".hidden.txt", "ignored.pdf"]
+    assert "hidden folder" in reasons[".git"] and "hidden file" in reasons[".hidden.txt"]
+
+
+def test_files_of_other_formats_are_named_with_what_to_do(corpus_dir):
+    (corpus_dir / "budget.xlsx").write_bytes(b"PK\x03\x04")
+    (corpus_dir / "README").write_text("설명 파일이다.\n", "utf-8")
+    reading = read_corpus(corpus_dir)
+    assert [d.doc_id for d in reading.documents] == ["alpha", "beta"]
+    reasons = {Path(s.path).name: s.reason for s in reading.skipped}
+    assert set(reasons) == {"budget.xlsx", "README"}
+    assert all("not a report format" in r and ".pdf" in r for r in reasons.values())
+
+
+def test_linked_folder_is_named_not_followed(corpus_dir, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "outside.txt").write_text("밖에 있는 보고서다.\n", "utf-8")
+    (corpus_dir / "shortcut").symlink_to(elsewhere, target_is_directory=True)
+    (corpus_dir / "loop").symlink_to(corpus_dir, target_is_directory=True)
+    reading = read_corpus(corpus_dir)
+    assert [d.doc_id for d in reading.documents] == ["alpha", "beta"]
+    reasons = {Path(s.path).name: s.reason for s in reading.skipped}
+    assert set(reasons) == {"loop", "shortcut"}
+    assert all("link to a folder" in r for r in reasons.values())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root opens every folder")
+def test_unreadable_folder_is_named_and_the_rest_is_read(corpus_dir):
+    locked = corpus_dir / "locked"
+    locked.mkdir()
+    (locked / "secret.txt").write_text("잠긴 폴더의 보고서다.\n", "utf-8")
+    locked.chmod(0)
+    try:
+        reading = read_corpus(corpus_dir)
+    finally:
+        locked.chmod(0o755)
+    assert [d.doc_id for d in reading.documents] == ["alpha", "beta"]
+    (skip,) = reading.skipped
+    assert skip.path.endswith("locked") and "cannot be opened" in skip.reason
 
 
 def test_read_corpus_decodes_each_file_on_its_own(corpus_dir):
@@ -223,8 +265,9 @@ def test_missing_corpus_folder(tmp_path):
 
 def test_empty_corpus_folder(tmp_path):
     (tmp_path / "notes.xlsx").write_bytes(b"PK\x03\x04")
-    with pytest.raises(CorpusError, match=r"holds no reports"):
+    with pytest.raises(CorpusError, match=r"holds no reports") as info:
         read_corpus(tmp_path)
+    assert "notes.xlsx: not a report format" in str(info.value)
 
 
 def test_corpus_of_only_broken_files_fails_naming_them(tmp_path):
@@ -246,7 +289,8 @@ def test_empty_file_is_skipped_with_its_name(corpus_dir):
 def test_binary_file_is_skipped_with_its_name(corpus_dir):
     (corpus_dir / "scan.txt").write_bytes(bytes(range(256)) * 4)
     (skip,) = read_corpus(corpus_dir).skipped
-    assert "scan.txt" in skip.reason and "binary" in skip.reason
+    # (The test's own folder name holds "binary": the reason is checked after the path.)
+    assert skip.reason.startswith(f"{corpus_dir / 'scan.txt'} looks like a binary file")
 
 
 def test_duplicate_ids_skip_the_second_file(corpus_dir):
@@ -269,6 +313,24 @@ def test_chinese_gbk_bytes_are_not_taken_for_cp949(tmp_path):
     with pytest.raises(CorpusError, match="not Korean text in CP949") as info:
         read_document(path)
     assert "decodes as GBK" in str(info.value) and "UTF-8" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["北京是中国的首都，也是全国的政治和文化中心。",
+                                  "产品说明书：请在使用前仔细阅读本说明书。"])
+def test_a_short_gbk_text_is_not_taken_for_cp949(tmp_path, text):
+    path = tmp_path / "memo.txt"
+    path.write_bytes(text.encode("gbk"))
+    with pytest.raises(CorpusError, match="not Korean text in CP949"):
+        read_document(path)
+
+
+@pytest.mark.parametrize("text", ["대한민국 정부의 中國 經濟 對應 方案 요약",
+                                  "회의록: 예산 3억 원 승인, 다음 회의는 5월.",
+                                  "韓國 經濟 現況 보고"])
+def test_a_short_cp949_korean_memo_with_hanja_still_reads(tmp_path, text):
+    path = tmp_path / "memo.txt"
+    path.write_bytes(text.encode("cp949"))
+    assert read_document(path).encoding == "cp949"
 
 
 def test_cp949_korean_with_a_rare_syllable_still_reads(tmp_path):

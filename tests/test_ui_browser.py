@@ -114,6 +114,8 @@ def test_api_arguments_are_checked_with_one_clear_message(app, arguments, messag
         with pytest.raises(ui.gr.Error) as info:
             call("화웨이 어센드 910C 칩의 수율은?", **arguments)
         assert message in str(info.value) and "Traceback" not in str(info.value)
+        # A refused request is no server fault: Gradio must not log its traceback.
+        assert info.value.print_exception is False
 
 
 def test_api_doc_ids_as_one_string_is_one_report(app) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,11 +34,41 @@ class CorpusReading:
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """The report files under `corpus_dir` (supported suffixes, no hidden paths), sorted."""
-    return sorted(
-        p for p in corpus_dir.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
-    )
+    return scan_corpus(corpus_dir)[0]
+
+
+def scan_corpus(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """The report files under `corpus_dir`, sorted, and every other file or folder found
+    with why it is not read (hidden, another format, a folder that cannot be opened)."""
+    files: list[Path] = []
+    skipped: list[SkippedFile] = []
+
+    def unreadable(error: OSError) -> None:
+        skipped.append(SkippedFile(str(error.filename), f"cannot be opened ({error.strerror}); "
+                                   "fix its permissions to index what it holds"))
+
+    for folder, subfolders, names in os.walk(corpus_dir, onerror=unreadable):
+        here = Path(folder)
+        for name in sorted(n for n in subfolders if n.startswith(".")):
+            skipped.append(SkippedFile(str(here / name), "a hidden folder (its name starts "
+                                       "with '.'); rename it to index what it holds"))
+        for name in sorted(n for n in subfolders if (here / n).is_symlink()):
+            # Not followed: a link can point back up the tree or out of the collection.
+            skipped.append(SkippedFile(str(here / name), "a link to a folder, not followed; "
+                                       "copy or move the folder itself into the corpus"))
+        subfolders[:] = sorted(n for n in subfolders
+                               if not n.startswith(".") and not (here / n).is_symlink())
+        for name in names:
+            path = here / name
+            if name.startswith("."):
+                skipped.append(SkippedFile(str(path), "a hidden file (its name starts with "
+                                           "'.'); rename it to index it"))
+            elif path.suffix.lower() not in SUFFIXES:
+                skipped.append(SkippedFile(str(path), "not a report format this tool reads; "
+                                           f"save it as one of {', '.join(SUFFIXES)}"))
+            elif path.is_file():
+                files.append(path)
+    return sorted(files), sorted(skipped, key=lambda s: s.path)
 
 
 def read_corpus(corpus_dir: Path, ocr: Callable[[object], str] | None = None,
@@ -52,13 +83,13 @@ def read_corpus(corpus_dir: Path, ocr: Callable[[object], str] | None = None,
     if not corpus_dir.is_dir():
         raise CorpusError(
             f"corpus folder {corpus_dir} does not exist; create it and put reports in it")
-    paths = corpus_files(corpus_dir)
+    paths, skipped = scan_corpus(corpus_dir)
     if not paths:
+        found = "".join(f"; {Path(s.path).name}: {s.reason}" for s in skipped[:3])
         raise CorpusError(
             f"corpus folder {corpus_dir} holds no reports ({', '.join(SUFFIXES)}); "
-            "add at least one")
+            f"add at least one{found}")
     documents: list[Document] = []
-    skipped: list[SkippedFile] = []
     seen: dict[str, str] = {}
     for path in paths:
         doc_id = make_doc_id(path.relative_to(corpus_dir))

@@ -42,6 +42,14 @@ _COMMON_SYLLABLES = frozenset(
     "이다의는에을하고가로기한지서도들사리자시대인정적수있해국게으보나어일성전부아")
 # Below this share the "Hangul" is no Korean: GBK Chinese read as CP949 gives 0.02–0.03.
 MIN_COMMON_SHARE = 0.1
+# From this many syllables the share speaks for itself; a shorter text (a title, a memo)
+# is refused only when Hanja also make up a fifth of its letters: GB2312 bytes read as
+# CP949 fall half in KS X 1001's Hangul rows and half in its Hanja rows, while Korean
+# text saved as CP949 holds few Hanja.
+SURE_SYLLABLES = 50
+MIN_SYLLABLES = 8
+MIN_HANJA_SHARE = 0.2
+_HANJA = re.compile(r"[\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def _check_korean(raw: bytes, text: str, name: str) -> None:
@@ -49,11 +57,15 @@ def _check_korean(raw: bytes, text: str, name: str) -> None:
     legacy encodings (GB2312/GBK and EUC-KR share their byte ranges: 人工智能产业 in GBK
     reads as "훙묏例콘끓撚" in CP949, syllables Korean text hardly uses)."""
     syllables = HANGUL_SYLLABLE.findall(text)
-    if len(syllables) < 50:
+    if len(syllables) < MIN_SYLLABLES:
         return
     share = sum(1 for s in syllables if s in _COMMON_SYLLABLES) / len(syllables)
     if share >= MIN_COMMON_SHARE:
         return
+    if len(syllables) < SURE_SYLLABLES:
+        hanja = len(_HANJA.findall(text))
+        if hanja < MIN_HANJA_SHARE * (hanja + len(syllables)):
+            return
     guess = next((codec for codec in ("gbk", "big5", "shift_jis") if _decodes(raw, codec)),
                  None)
     named = f"; it decodes as {guess.upper().replace('_', '-')}" if guess else ""
@@ -83,6 +95,9 @@ def _decode(raw: bytes, name: str) -> tuple[str, str]:
             return data.decode(codec), label
         except UnicodeDecodeError:
             continue
+    if b"\x00" in raw:
+        # No text encoding this tool reads puts NUL bytes in text (UTF-16 has a BOM).
+        raise CorpusError(f"{name} looks like a binary file, not text; remove it from the corpus")
     raise CorpusError(
         f"{name} is neither UTF-8 nor CP949/EUC-KR text; convert it to UTF-8 "
         "(e.g. iconv -f <encoding> -t UTF-8)"
