@@ -21,6 +21,7 @@ from .chunking import in_references
 from .errors import QueryError
 from .footnotes import NoteLink
 from .language import reply_language
+from .markers import as_report_text
 from .names import Passage, Places, missing_names, names_of
 from .retrieval import Hit, Retriever, SearchResult, validate_k
 
@@ -424,16 +425,10 @@ def _is_title_line(sentence: ScoredSentence) -> bool:
     return len(text) >= 6 and text in " ".join(sentence.hit.title.split())
 
 
-# A bracketed number the report itself prints ("[1]", a reference mark) would read as one
-# of the answer's citation markers in every output; full-width brackets keep it visible as
-# the report's text and leave "[n]" meaning only "cited passage n".
-_LITERAL_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-
-
 def _clean_sentence(text: str) -> str:
     # Bullet glyphs and footnote marks belong to the layout, not to the claim.
     text = re.sub(r"^\s*(?:[-•○□※◦▪]\s*)+", "", text.strip())
-    text = _LITERAL_MARKER.sub(lambda m: f"［{m.group(1)}］", text)
+    text = as_report_text(text)
     return " ".join(text.split())
 
 

@@ -20,10 +20,11 @@ from .answer import Citation, hit_passages, make_citation
 from .bm25 import tokenize_korean_many
 from .chunking import in_references
 from .language import detect_language
+from .markers import MARKER
 from .names import Places, missing_names, names_of
 from .retrieval import Hit, Retriever
 
-_MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_MARKERS = re.compile(r"\s*" + MARKER.pattern)
 _SENTENCE = re.compile(r"(?<=[.!?。])\s+|(?<=\])\s+(?=\S)|\n+")
 # How far below the best passage a cited passage may score and still count as support.
 _MARGIN = 0.03

@@ -16,8 +16,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-# "[1]", "[2, 3]": the markers the answer pipeline writes after each sentence.
-_MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+from .markers import MARKER
 
 
 def escape(text: Any) -> str:
@@ -95,7 +94,7 @@ def answer_html(text: str, markers: Iterable[int], turn: int) -> str:
     known = set(markers)
     out: list[str] = []
     pos = 0
-    for match in _MARKERS.finditer(text):
+    for match in MARKER.finditer(text):
         numbers = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
         if not all(n in known for n in numbers):
             continue
