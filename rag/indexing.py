@@ -23,7 +23,7 @@ from .errors import (
 )
 from .footnotes import citing_text, find_footnotes
 from .generations import writer_lock
-from .ingest import SkippedFile, read_corpus
+from .ingest import Document, SkippedFile, read_corpus
 from .ingest.ocr import page_reader
 from .store import Index, build_settings, load_index, read_manifest, save_index
 from .vector_cache import VectorCache
@@ -79,26 +79,29 @@ class Watch:
 def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool = False,
                 progress: bool = False,
                 embedder_factory: Callable[[Config], Embedder] = load_embedder,
-                watch: Watch | None = None) -> IndexReport:
+                watch: Watch | None = None, read: Sequence[Document] = ()) -> IndexReport:
     """Bring `config.index_dir` up to date with `config.corpus_dir`.
 
     Documents whose text hash is unchanged keep their chunks, vectors and BM25 terms;
     when nothing changed the run returns without loading the model or writing a file.
+    `read` are documents the caller has just read from files now in the corpus (an
+    upload's check): a file whose bytes they match is not parsed (or OCR-read) again.
     One process at a time: IndexLockedError while another one is updating the index.
     """
     with writer_lock(config.index_dir):
         return _build_locked(config, embedder, rebuild, progress, embedder_factory,
-                             watch or Watch())
+                             watch or Watch(), read)
 
 
 def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, progress: bool,
-                  embedder_factory: Callable[[Config], Embedder], watch: Watch
-                  ) -> IndexReport:
+                  embedder_factory: Callable[[Config], Embedder], watch: Watch,
+                  read: Sequence[Document]) -> IndexReport:
     started = time.perf_counter()
     watch.step("reading")
     previous = None if rebuild else _load_previous(config)
-    known = ({d.file_sha256: d for d in previous.documents.values() if d.file_sha256}
-             if previous else None)
+    known = {d.file_sha256: d for d in previous.documents.values() if d.file_sha256} \
+        if previous else {}
+    known |= {d.file_sha256: d for d in read if d.file_sha256}
     reading = read_corpus(config.corpus_dir, ocr=page_reader(config.ocr), known=known)
     documents = list(reading.documents)
     old_hashes = {d.doc_id: d.sha256 for d in previous.documents.values()} if previous else {}

@@ -14,7 +14,7 @@ import re
 import shutil
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .config import Config
@@ -22,6 +22,7 @@ from .embedding import Embedder
 from .errors import CorpusError
 from .indexing import IndexReport, Watch, build_index
 from .ingest import SUFFIXES, Document, corpus_files, make_doc_id, read_document
+from .ingest.ocr import page_reader
 from .store import read_manifest
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,10 @@ def add_uploads(config: Config, files: Sequence[Path], indexed: Mapping[str, Doc
     if not placed:
         return results, None
     try:
-        report = build_index(config, embedder=embedder, watch=watch)
+        # The documents just read are handed on: a PDF or HWP is not parsed (or read by
+        # OCR, minutes for a scan) a second time.
+        report = build_index(config, embedder=embedder, watch=watch,
+                             read=[doc for *_, doc in placed])
     except BaseException:
         for _, _, target, _ in placed:
             target.unlink(missing_ok=True)
@@ -130,8 +134,9 @@ def _check_upload(config: Config, path: Path, indexed: Mapping[str, Document],
     if size > limit:
         raise CorpusError(f"{path.name} is {size:,} bytes; reports up to {limit:,} bytes "
                           f"({config.max_upload_mb} MB, setting max_upload_mb) can be added")
-    # The file is read in its format first: one that would break the index is refused.
-    document = read_document(path)
+    # The file is read in its format first (by OCR where its pages are images, as the
+    # index would): one that would break the index is refused.
+    document = read_document(path, ocr=page_reader(config.ocr))
     if document.sha256 in seen:
         raise CorpusError(f"{name} has the same text as the report {seen[document.sha256]}; "
                           "nothing to add")
@@ -143,4 +148,8 @@ def _check_upload(config: Config, path: Path, indexed: Mapping[str, Document],
     while make_doc_id(Path(candidate)) in taken or (corpus / candidate).exists():
         n += 1
         candidate = f"{stem}-{n}.{suffix}"
-    return candidate, make_doc_id(Path(candidate)), document
+    doc_id = make_doc_id(Path(candidate))
+    # As the index would read the file under its corpus name (the title falls back to it).
+    title = Path(candidate).stem if document.title == path.stem else document.title
+    return candidate, doc_id, replace(document, doc_id=doc_id, title=title,
+                                      source=str(corpus / candidate))

@@ -4,10 +4,12 @@ web server's folder, and the corpus left as it was when the update fails."""
 from __future__ import annotations
 
 import pytest
+from sample_files import REPORTS, scanned_pdf
 
 from rag.embedding import HashEmbedder
 from rag.errors import CorpusError, IndexCancelledError
 from rag.indexing import Watch
+from rag.ingest.ocr import tesseract_languages
 from rag.store import build_settings, load_index
 from rag.uploads import add_uploads, safe_report_name, stage_uploads
 
@@ -101,3 +103,30 @@ def test_a_cancelled_update_takes_the_copied_files_back_out(built_config, tmp_pa
         add_uploads(built_config, files, documents(built_config), HashEmbedder(), watch)
     assert sorted(p.name for p in built_config.corpus_dir.iterdir()) == before
     assert "harvest" not in documents(built_config)
+
+
+@pytest.mark.integration
+@pytest.mark.skipif("kor" not in tesseract_languages(),
+                    reason="Tesseract with its Korean model is not installed (make test "
+                           "installs tesseract-ocr-kor)")
+def test_a_scanned_pdf_upload_is_read_by_ocr_once(built_config, tmp_path, monkeypatch):
+    from rag.ingest import ocr
+
+    pages_read = []
+    real = ocr.read_page
+
+    def counting(page, languages="kor+eng"):
+        pages_read.append(page)
+        return real(page, languages)
+
+    monkeypatch.setattr(ocr, "read_page", counting)
+    config = built_config.replace(ocr="on")
+    scan = scanned_pdf(REPORTS / "pdf" / "klid-china-ai-policy-2025.pdf",
+                       tmp_path / "upload.pdf", pages=1)
+    (file,) = stage_uploads([scan], tmp_path / "staging")
+    (result,), report = add_uploads(config, [file], documents(config), HashEmbedder())
+    assert result.status == "indexed", result.detail
+    assert report.added == ("upload",)
+    # The check before the copy read the page; the index update reused that reading.
+    assert len(pages_read) == 1
+    assert "개발 정책과 사례" in documents(config)["upload"].text
