@@ -66,7 +66,9 @@ def main() -> None:
         with _stderr_to(log_path):
             logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                                 format="%(levelname)s %(name)s: %(message)s")
-            results = _run(args, root)
+            # Gradio prints to stdout ("Closing server…"): into the log, so --json is pure.
+            with contextlib.redirect_stdout(sys.stderr):
+                results = _run(args, root)
         log_text = log_path.read_text(encoding="utf-8", errors="replace")
         if args.log:
             shutil.copyfile(log_path, args.log)
