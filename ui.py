@@ -333,8 +333,9 @@ class ReportApp:
                     if answer.abstained and answer.closest:
                         notes.append("가장 가까운 구절을 출처 패널에 표시했습니다 · "
                                      "the closest passages are shown under sources.")
-                    meta = (f"{answer.mode} · {len(answer.citations)} sources · "
-                            f"{time.perf_counter() - started:.1f} s")
+                    meta = render.answer_meta(answer.mode, len(answer.citations),
+                                              time.perf_counter() - started,
+                                              answer.confidence)
                     chat[-1] = _assistant(self._message(body, resolution, notes, meta))
                     pending.update(ok=True, html=render.turn_sources(
                         number, question, data, lengths,

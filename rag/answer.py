@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .abstention import load_model
 from .answer_kind import focus_of, kind_of, states
 from .bm25 import tokenize_korean, tokenize_korean_many
 from .chunking import in_references
@@ -91,12 +92,16 @@ class Answer:
     closest: tuple[Hit, ...] = ()
     flags: tuple[str, ...] = ()
     search: dict[str, Any] = field(default_factory=dict)
+    # The fitted probability that the passages answer the question (rag.abstention);
+    # None when the rules decide (Config.abstention = "rules").
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
+            "confidence": self.confidence,
             "mode": self.mode,
             "language": self.language,
             "citations": [c.to_dict() for c in self.citations],
@@ -140,6 +145,14 @@ class Evidence:
     kind: str | None = None
     kind_given: bool = True
     focus: tuple[str, ...] = ()
+    # The highest IDF-weighted share of the question's terms that one sentence holds, and
+    # how many names the question has (a question with none cannot miss one).
+    best_overlap: float = 0.0
+    names: int = 0
+    # Whether a sentence gives the kind asked for in a passage that names all of the
+    # question's names (not necessarily in that sentence; what it is of not checked): an
+    # encyclopaedia names its subject once and gives the figure sentences later.
+    kind_near: bool = True
 
     def supported(self, min_coverage: float, min_sentence: float,
                   names_required: bool = True, kind_required: bool = True) -> bool:
@@ -177,9 +190,12 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
     scored = score_sentences(retriever, result)
     evidence = assess_evidence(retriever, result, scored)
     timings["evidence"] = _ms(t0)
-    supported = bool(scored) and evidence.supported(*_thresholds(config, result.language),
-                                                    config.abstain_on_missing_names,
-                                                    config.abstain_on_missing_kind)
+    confidence = confidence_of(evidence, result.language, config)
+    supported = bool(scored) and (
+        confidence >= config.abstain_min_confidence if confidence is not None
+        else evidence.supported(*_thresholds(config, result.language),
+                                config.abstain_on_missing_names,
+                                config.abstain_on_missing_kind))
     if mode == "llm" and supported:
         from .generation import generate_answer
 
@@ -193,7 +209,7 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
         timings["answer"] = _ms(t0)
         answer = replace(answer, timings=timings)
         yield Token(answer.answer)
-    yield Done(answer)
+    yield Done(replace(answer, confidence=confidence))
 
 
 @dataclass(frozen=True)
@@ -291,21 +307,24 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
         focus = focus_of(result.query,
                          retriever.lexicon if result.language != "ko" else None)
     given = kind is None or kind_given(retriever, names, scored, focus)
+    near = given or kind_near(retriever, names, scored)
     idf = retriever.idf
     top_idf = max(idf.values(), default=1.0)
     q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS}
     known = {t for t in q_terms if t in idf}
     unknown = q_terms - known if result.language == "ko" else set()
     best_sentence = max((s.cosine for s in scored), default=0.0)
+    best_overlap = round(max((s.overlap for s in scored), default=0.0), 4)
     top_row = retriever.chunk_row(result.hits[0].chunk_id)
     top_passage = float(retriever.index.embeddings[top_row] @ retriever.embed_query(result.query))
     total = sum(idf[t] for t in known) + _UNKNOWN_WEIGHT * top_idf * len(unknown)
     if not total:
-        return Evidence(1.0, best_sentence, top_passage, missing, kind, given, focus)
+        return Evidence(1.0, best_sentence, top_passage, missing, kind, given, focus,
+                        best_overlap, len(names), near)
     passages = tokenize_korean_many([f"{h.section}\n{h.text}" for h in result.hits[:2]])
     coverage = max(sum(idf[t] for t in known & set(terms)) / total for terms in passages)
     return Evidence(round(coverage, 4), best_sentence, top_passage, missing, kind, given,
-                    focus)
+                    focus, best_overlap, len(names), near)
 
 
 def kind_given(retriever: Retriever, names: list[str], scored: list[ScoredSentence],
@@ -321,6 +340,23 @@ def kind_given(retriever: Retriever, names: list[str], scored: list[ScoredSenten
             continue
         if not missing_names(names, Places.of([passage]), retriever.idf, retriever.glossary,
                              retriever.lexicon.glosses):
+            return True
+    return False
+
+
+def kind_near(retriever: Retriever, names: list[str], scored: list[ScoredSentence]) -> bool:
+    """Whether a sentence gives the kind of answer asked for in a passage that names every
+    one of `names`."""
+    named: dict[str, bool] = {}
+    for s in scored:
+        if not s.gives_kind:
+            continue
+        chunk = s.hit.chunk_id
+        if chunk not in named:
+            named[chunk] = not missing_names(
+                names, Places.of(hit_passages(retriever, [s.hit])), retriever.idf,
+                retriever.glossary, retriever.lexicon.glosses)
+        if named[chunk]:
             return True
     return False
 
@@ -403,6 +439,19 @@ def abstain(result: SearchResult, language: str, mode: str, evidence: Evidence) 
                   "names",)
     return Answer(result.query, NOT_FOUND[language], (), True, mode, language,
                   closest=result.hits[:3], flags=flags, search=_search_info(result, evidence))
+
+
+def confidence_of(evidence: Evidence, language: str, config: Any) -> float | None:
+    """The fitted confidence that the passages answer; None when the rules decide: when
+    asked to, for a question in a language the model was not fitted on, or when another
+    embedding model than the fitted one gives the similarities (their scale is the
+    model's own)."""
+    if config.abstention != "fitted":
+        return None
+    model = load_model()
+    if model.embedder != config.model or not model.covers(language):
+        return None
+    return round(model.confidence(asdict(evidence), language), 4)
 
 
 def _thresholds(cfg: Any, language: str) -> tuple[float, float]:

@@ -274,6 +274,9 @@ def _print_answer(answer: Any) -> None:
             print(f"      {line}")
     for flag in answer.flags:
         print(f"  ! {flag}")
+    if answer.confidence is not None:
+        # The fitted probability that the passages answer (rag.abstention).
+        print(f"\nconfidence {answer.confidence:.2f}")
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:

@@ -53,6 +53,11 @@ _MODEL_ID = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]+\d+[A-Za-z0-9]*|\d+[A-Za-z]
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
 _HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
 _SUFFIX = re.compile(r"[시성도구군현]$")
+# A particle Kiwi left on an unknown name ("신민주공화당의", "밀회의"): the name is the rest.
+_PARTICLE = re.compile(r"(?:의|은|는|을|를|에|에서|와|과|으로|로)$")
+# Korean question words Kiwi may tag as proper nouns ("누가 … 임명하는가?").
+_KOREAN_QUESTION_WORDS = frozenset(("누가", "누구", "무엇", "어디", "언제", "어느", "얼마",
+                                    "몇", "무슨", "어떤", "어떻게", "왜"))
 # Latin spellings → consonant classes, longest first; vowels, w and y carry no consonant.
 _LATIN_SOUNDS = (
     ("sch", "S"), ("tch", "S"), ("ch", "S"), ("sh", "S"), ("zh", "S"), ("ts", "S"),
@@ -100,7 +105,7 @@ def names_of(text: str, language: str) -> list[str]:
     Korean text's names are Kiwi's proper nouns and its Latin words; English (or mixed)
     text's are its capitalised words and model ids, and its Hangul proper nouns.
     """
-    found = sorted(proper_names([text])[0])
+    found = sorted(n for n in proper_names([text])[0] if n not in _KOREAN_QUESTION_WORDS)
     if language == "ko":
         # Kiwi splits a model id into a letter and a number ("딥시크-R1" gives R and 1):
         # the id itself names which model (R1, not V3).
@@ -176,15 +181,17 @@ def missing_names(names: Iterable[str], places: Places, idf: Mapping[str, float]
 def mentions(text: str, name: str) -> bool:
     """Whether `text` (lower-cased, without spaces) names the Korean or Latin `name`.
 
-    Also without an administrative suffix (선전시 in a passage on 선전), and, for Hangul
+    Also without an administrative suffix (선전시 in a passage on 선전) or a particle
+    left on it (밀회의 in a passage on 밀회), and, for Hangul
     names of three or more syllables, one letter (jamo) off: a model writes 디시크 for
     딥시크. One jamo keeps swapped names apart (바이두 and 바이트 differ in two).
     """
     if name in text:
         return True
-    stem = _SUFFIX.sub("", name)
-    if stem != name and len(stem) >= 2 and stem in text:
-        return True
+    for pattern in (_SUFFIX, _PARTICLE):
+        stem = pattern.sub("", name)
+        if stem != name and len(stem) >= 2 and stem in text:
+            return True
     if len(name) < 3 or not HANGUL_SYLLABLE.fullmatch(name[0]):
         return False
     target = unicodedata.normalize("NFD", name)

@@ -131,6 +131,16 @@ def message_html(body: str, resolved_from: str | None = None, resolved_to: str |
     return "".join(parts)
 
 
+def answer_meta(mode: str, sources: int, seconds: float,
+                confidence: float | None = None) -> str:
+    """The line under an answer: mode, how many sources, the fitted confidence, time."""
+    parts = [mode, f"{sources} source" if sources == 1 else f"{sources} sources"]
+    if confidence is not None:
+        parts.append(f"확신도 confidence {confidence:.2f}")
+    parts.append(f"{seconds:.1f} s")
+    return " · ".join(parts)
+
+
 def error_html(message: str) -> str:
     """A failed turn: the library's message, shown as a warning."""
     return f'<div class="answer error">⚠ {_one_line(escape(message))}</div>'

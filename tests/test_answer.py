@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -16,14 +17,15 @@ from rag.answer import (
     answer_question,
     assess_evidence,
     kind_given,
+    kind_near,
     score_sentences,
     stream_answer,
 )
 from rag.errors import QueryError
 from rag.retrieval import Retriever
 
-ANSWER_KEYS = {"question", "answer", "abstained", "mode", "language", "citations", "closest",
-               "flags", "timings", "search"}
+ANSWER_KEYS = {"question", "answer", "abstained", "confidence", "mode", "language",
+               "citations", "closest", "flags", "timings", "search"}
 ANSWERABLE = [
     ("중국의 생성형 AI 특허 출원 수는?", "38,000건"),
     ("화웨이 어센드 910C 칩의 수율은?", "40%"),
@@ -241,7 +243,9 @@ def test_abstain_speaks_the_reply_language(retriever, language, message):
     assert answer.closest == result.hits[:3]
     assert answer.search["evidence"] == {"coverage": 0.0, "best_sentence": 0.0,
                                          "top_passage": 0.0, "missing_names": [],
-                                         "kind": None, "kind_given": True, "focus": []}
+                                         "kind": None, "kind_given": True, "focus": [],
+                                         "best_overlap": 0.0, "names": 0,
+                                         "kind_near": True}
 
 
 @pytest.mark.parametrize("question", [ANSWERABLE[0][0], UNANSWERABLE_KO[0]])
@@ -378,3 +382,39 @@ def test_a_bracketed_number_in_the_report_is_not_a_citation_marker(tmp_path) -> 
     assert re.findall(r"\[(\d+)\]", answer.answer) == [str(c.marker) for c in answer.citations]
     html = answer_html(answer.answer, [c.marker for c in answer.citations], 1)
     assert html.count('class="cite"') == len(answer.citations)
+
+
+def test_the_rules_decide_for_an_embedder_the_confidence_was_not_fitted_on(retriever):
+    # The hashing embedder's similarities are on another scale than the fitted model's.
+    asked = Retriever(retriever.config.replace(abstention="fitted"), index=retriever.index,
+                      embedder=retriever.embedder)
+    answer = answer_question(asked, ANSWERABLE[1][0])
+    assert answer.confidence is None and answer.to_dict()["confidence"] is None
+
+
+def test_the_fitted_confidence_decides_for_its_own_embedder(retriever):
+    from rag.abstention import load_model
+
+    fitted = Retriever(retriever.config.replace(model=load_model().embedder,
+                                                abstention="fitted"),
+                       index=retriever.index, embedder=retriever.embedder)
+    threshold = fitted.config.abstain_min_confidence
+    for question in [q for q, _ in ANSWERABLE] + UNANSWERABLE_KO:
+        answer = answer_question(fitted, question)
+        assert 0.0 <= answer.confidence <= 1.0
+        assert answer.abstained == (answer.confidence < threshold)
+    rules = Retriever(fitted.config.replace(abstention="rules"), index=retriever.index,
+                      embedder=retriever.embedder)
+    assert answer_question(rules, ANSWERABLE[1][0]).confidence is None
+    # English questions were not fitted on (one small English set): the rules decide.
+    assert answer_question(fitted, "Huawei Ascend 910C yield?").confidence is None
+
+
+def test_a_figure_counts_as_near_when_its_passage_names_the_question_s_names(retriever):
+    # The loose form of the kind check, an abstention feature: the names may stand in
+    # another sentence of the passage that gives the figure.
+    question = "화웨이 어센드 910C 칩의 수율은 몇 %인가?"
+    scored = score_sentences(retriever, retriever.search(question))
+    assert kind_near(retriever, ["화웨이"], scored)
+    assert not kind_near(retriever, ["샤오미"], scored)
+    assert not kind_near(retriever, ["화웨이"], [replace(s, gives_kind=False) for s in scored])

@@ -10,8 +10,8 @@ from test_llm import ChatStub, free_port
 import rag.llm as llm
 from rag.cli import main
 
-ANSWER_KEYS = {"question", "answer", "abstained", "mode", "language", "citations", "closest",
-               "flags", "timings", "search"}
+ANSWER_KEYS = {"question", "answer", "abstained", "confidence", "mode", "language",
+               "citations", "closest", "flags", "timings", "search"}
 YIELD_Q = "화웨이 어센드 910C 칩의 수율은?"
 YIELD_REPLY = ("화웨이는 어센드 910C 칩의 ", "수율을 40%까지 높였음 [1].")
 

@@ -99,6 +99,23 @@ def scripted_answer(item: QAItem) -> dict:
             "citations": [], "closest": [{"chunk_id": "c4"}]}
 
 
+def test_calibration_reads_the_fitted_confidence_where_answers_carry_one():
+    def answer(item: QAItem) -> dict:
+        given = scripted_answer(item)
+        coverage = {"a1": 0.9, "a2": 0.2, "u1": 0.3, "u2": 0.8}[item.id]
+        confidence = {"a1": 0.95, "a2": 0.6, "u1": 0.1, "u2": None}[item.id]
+        return {**given, "confidence": confidence,
+                "search": {**given["search"], "evidence": {"coverage": coverage}}}
+
+    cal = evaluate_answers(SCRIPTED, answer, "fitted")["calibration"]
+    # u2 (English) has no fitted confidence: three questions, ranked perfectly.
+    assert cal["of"] == "confidence" and cal["n"] == 3 and cal["auroc"] == 1.0
+    coverage_only = evaluate_answers(
+        SCRIPTED, lambda item: {**answer(item), "confidence": None}, "rules")["calibration"]
+    assert coverage_only["of"] == "coverage" and coverage_only["n"] == 4
+    assert coverage_only["auroc"] == 0.5  # a1 above both, a2 below both
+
+
 def test_evaluate_answers_aggregates_by_hand():
     result = evaluate_answers(SCRIPTED, scripted_answer, "scripted")
     assert result["label"] == "scripted"
@@ -137,8 +154,9 @@ def test_evaluate_answers_aggregates_by_hand():
     assert rows["a2"] == {"id": "a2", "lang": "ko", "type": "number", "answerable": True,
                           "abstained": True, "correct_abstention": False,
                           "answer": "보고서에서 근거를 찾지 못했습니다.",
-                          "cited": [], "closest": ["c4"], "coverage": None,
-                          "contains": False, "f1": 0.0, "char_f1": 0.0, "exact_match": 0.0,
+                          "docs": ["d"], "cited": [], "closest": ["c4"], "coverage": None,
+                          "confidence": None, "evidence": {}, "contains": False,
+                          "f1": 0.0, "char_f1": 0.0, "exact_match": 0.0,
                           "citations_correct": []}
     assert rows["u1"]["correct_abstention"] is True
     assert rows["u2"]["correct_abstention"] is False

@@ -114,3 +114,21 @@ def test_eval_matches_a_recomputation_from_search_batch(real_index: Config, tmp_
         mrr = sum(1 / ranks[i] for i in ids if ranks[i]) / len(ids)
         assert default["by_lang"][lang]["recall@5"] == pytest.approx(recall5, abs=1e-4)
         assert default["by_lang"][lang]["mrr@10"] == pytest.approx(mrr, abs=1e-4)
+
+
+def test_fitted_confidence_answers_a_covered_question_and_abstains_on_an_absent_one(
+        retriever: Retriever) -> None:
+    # Worded unlike any question of eval/qa.jsonl: the shipped weights on the real model.
+    from rag.answer import answer_question
+
+    fitted = Retriever(retriever.config.replace(abstention="fitted"), index=retriever.index,
+                       embedder=retriever.embedder)
+    threshold = fitted.config.abstain_min_confidence
+    covered = answer_question(fitted, "어센드 910C 칩의 수율은 얼마나 올랐나?")
+    assert not covered.abstained and covered.confidence is not None
+    assert covered.confidence >= threshold and "40%" in covered.answer
+    absent = answer_question(fitted, "사우디아라비아의 반도체 보조금 규모는 얼마인가?")
+    assert absent.abstained and absent.confidence is not None
+    assert absent.confidence < threshold
+    # The default decides by the rules and reports no confidence.
+    assert answer_question(retriever, "어센드 910C 칩의 수율은 얼마나 올랐나?").confidence is None

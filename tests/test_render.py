@@ -162,3 +162,10 @@ def test_upload_results_escape_names_and_reasons():
     ])
     assert "<img" not in html and "&lt;img src=x" in html
     assert html.count("<li") == 2 and "✗ <b>b.hwpx</b>: b.hwpx is a damaged zip" in html
+
+
+def test_answer_meta_counts_sources_in_the_right_number_and_shows_confidence() -> None:
+    assert render.answer_meta("extractive", 1, 0.34) == "extractive · 1 source · 0.3 s"
+    assert render.answer_meta("llm", 3, 2.0, 0.912) == (
+        "llm · 3 sources · 확신도 confidence 0.91 · 2.0 s")
+    assert render.answer_meta("extractive", 0, 0.1, 0.05).startswith("extractive · 0 sources")

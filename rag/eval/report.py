@@ -109,13 +109,20 @@ def answer_table(answers: dict[str, Any]) -> list[str]:
     return rows
 
 
+_CONFIDENCE_OF = {
+    "coverage": "the evidence coverage the abstention rules decide on",
+    "confidence": "the fitted confidence the abstention decides on (Korean questions; "
+                  "the rules decide for the others)",
+}
+
+
 def calibration_lines(answers: dict[str, Any]) -> list[str]:
     cal = answers.get("calibration")
     if not cal:
         return ["Calibration: the set has no unanswerable questions, so the abstention "
                 "confidence cannot be checked."]
     return ["### Calibration of the abstention confidence", "",
-            f"Confidence: the evidence coverage the abstention decides on, read as the "
+            f"Confidence: {_CONFIDENCE_OF[cal.get('of', 'coverage')]}, read as the "
             f"probability that the question is answerable. {cal['n']} questions "
             f"({cal['n_answerable']} answerable): ECE {cal['ece']:.3f}, Brier "
             f"{cal['brier']:.3f}, AUROC {cal['auroc']:.3f}.", "",

@@ -29,7 +29,7 @@ from ..llm import llm_available
 from ..retrieval import Retriever
 from .calibration import calibration
 from .dataset import EvalSet, QAItem, load_eval_set
-from .holdout import hold_out
+from .holdout import hold_out, sources_of
 from .materialize import resolve_items, write_corpus
 from .metrics import (
     DEPTH,
@@ -307,12 +307,16 @@ def evaluate_answers(items: Sequence[QAItem], answer: Callable[[QAItem], dict[st
         evidence = result.get("search", {}).get("evidence", {})
         row = {
             "id": item.id, "lang": item.lang, "type": item.type,
-            "answerable": item.answerable, "abstained": result["abstained"],
+            "docs": sorted(sources_of(item)), "answerable": item.answerable,
+            "abstained": result["abstained"],
             "correct_abstention": result["abstained"] != item.answerable,
             "answer": result["answer"],
             "cited": [c["chunk_id"] for c in citations],
             "closest": [h["chunk_id"] for h in result.get("closest", [])],
             "coverage": evidence.get("coverage"),
+            "confidence": result.get("confidence"),
+            # The abstention features, so a confidence model can be fitted on the rows.
+            "evidence": evidence,
         }
         if item.answerable:
             answered = not result["abstained"]
@@ -323,10 +327,13 @@ def evaluate_answers(items: Sequence[QAItem], answer: Callable[[QAItem], dict[st
                 else 0.0
             row["citations_correct"] = [citation_correct(c["text"], item) for c in citations]
         per_query.append(row)
-    scored = [r for r in per_query if r["coverage"] is not None]
+    # The fitted confidence where the answers carry one (RAG_ABSTENTION=fitted), else the
+    # evidence coverage the rules decide on.
+    of = "confidence" if any(r["confidence"] is not None for r in per_query) else "coverage"
+    scored = [r for r in per_query if r[of] is not None]
+    cal = calibration([r[of] for r in scored], [r["answerable"] for r in scored])
     return {"label": label, "by_lang": _answer_summary(per_query),
-            "calibration": calibration([r["coverage"] for r in scored],
-                                       [r["answerable"] for r in scored]),
+            "calibration": cal and {"of": of, **cal},
             "latency_ms": {k: latency_summary(v) for k, v in sorted(stages.items())},
             "peak_rss_mb": _peak_rss_mb(), "per_query": per_query}
 

@@ -1,0 +1,196 @@
+"""Fit the abstention confidence (rag/abstention_model.json) on evaluation runs of
+several corpora, and report it against the rules on questions it was not fitted on.
+
+Each run is the JSON of `rag eval --mode extractive --no-ablations --holdout-docs N --json`:
+its answer rows carry the evidence features, whether the question is answerable, and the
+documents that answer it. Held-out-document questions ("@holdout") are unanswerable.
+
+    .venv/bin/rag eval --qa /tmp/rag-squad-eval/korquad-dev.json --corpus-from-qa \\
+        --corpus /tmp/rag-squad-eval/corpus --index /tmp/rag-squad-eval/index \\
+        --mode extractive --no-ablations --holdout-docs 20 --seed 0 --json > korquad.json
+    .venv/bin/rag eval --mode extractive --no-ablations --holdout-docs 1 --seed 0 \\
+        --json > own.json
+    .venv/bin/python bench/fit_abstention.py own=own.json korquad=korquad.json \\
+        --write rag/abstention_model.json --out docs/abstention.json
+
+Split: a question is in the fitting half or the reporting half by a hash of the document
+that answers it (of its id where the set names no document, as in a two-report corpus), so
+no document's questions are in both halves of a many-document corpus. Every group (corpus
+× language × answerable, written unanswerable, held-out document) weighs the same in the
+fit and in the choice of the threshold, so 5,300 Wikipedia questions do not drown 400 of
+the project's. The threshold maximises the mean, over the groups, of the share decided
+right.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.abstention import ConfidenceModel, features_of  # noqa: E402
+from rag.eval.calibration import auroc  # noqa: E402
+
+log = logging.getLogger("bench.fit_abstention")
+
+
+def rows_of(corpus: str, path: Path, models: set[str]) -> list[dict[str, Any]]:
+    """The answer rows of one run, each with its corpus, split and group."""
+    result = json.loads(path.read_text(encoding="utf-8"))
+    models.add(result["model"])
+    rows = result["answers"]["per_query"]
+    docs = {r["id"]: r.get("docs") or [] for r in rows}
+    out = []
+    for r in rows:
+        if not r.get("evidence"):
+            continue
+        base = r["id"].removesuffix("@holdout")
+        docs_of = docs.get(base) or []
+        # A document split only means something when the corpus has many documents.
+        key = docs_of[0] if docs_of and len({d for v in docs.values() for d in v}) > 10 \
+            else base
+        half = "fit" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 \
+            else "report"
+        lang = "ko" if r["lang"] == "ko" else "en"
+        kind = ("answerable" if r["answerable"] else
+                "held-out" if r["id"].endswith("@holdout") else "unanswerable")
+        group = f"{corpus}/{lang}/{kind}"
+        out.append({**r, "corpus": corpus, "half": half, "group": group, "lang": lang})
+    return out
+
+
+def design(rows: list[dict[str, Any]], names: list[str]) -> np.ndarray:
+    return np.array([[features_of(r["evidence"], r["lang"])[n] for n in names] for r in rows])
+
+
+def group_weights(rows: list[dict[str, Any]]) -> np.ndarray:
+    counts: dict[str, int] = defaultdict(int)
+    for r in rows:
+        counts[r["group"]] += 1
+    w = np.array([1.0 / counts[r["group"]] for r in rows])
+    return w * len(rows) / w.sum()
+
+
+def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    """Weighted L2-regularised logistic regression (the bias is not penalised)."""
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ theta[1:] + theta[0]
+        p = 1 / (1 + np.exp(-z))
+        eps = 1e-12
+        nll = -np.sum(w * (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)))
+        g = w * (p - y)
+        grad = np.concatenate([[g.sum()], x.T @ g + 2 * l2 * theta[1:]])
+        return nll + l2 * float(theta[1:] @ theta[1:]), grad
+
+    theta = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B").x
+    return theta[1:], float(theta[0])
+
+
+def decided_right(rows: list[dict[str, Any]], answered: list[bool]) -> dict[str, float]:
+    by: dict[str, list[bool]] = defaultdict(list)
+    for r, a in zip(rows, answered):
+        by[r["group"]].append(a == r["answerable"])
+    return {g: sum(v) / len(v) for g, v in sorted(by.items())}
+
+
+def choose_threshold(rows: list[dict[str, Any]], conf: np.ndarray) -> float:
+    best, best_t = -1.0, 0.5
+    for t in np.linspace(0.02, 0.98, 97):
+        score = float(np.mean(list(decided_right(rows, list(conf >= t)).values())))
+        if score > best:
+            best, best_t = score, float(t)
+    return round(best_t, 2)
+
+
+def report(rows: list[dict[str, Any]], conf: np.ndarray, threshold: float) -> dict[str, Any]:
+    fitted = decided_right(rows, list(conf >= threshold))
+    rules = decided_right(rows, [not r["abstained"] for r in rows])
+    y = np.array([r["answerable"] for r in rows], dtype=float)
+    out: dict[str, Any] = {}
+    for g in fitted:
+        n = sum(1 for r in rows if r["group"] == g)
+        label = "answered" if g.endswith("/answerable") else "abstained"
+        out[g] = {"n": n, f"fitted_{label}": round(fitted[g], 4),
+                  f"rules_{label}": round(rules[g], 4)}
+    for corpus in sorted({r["corpus"] for r in rows}):
+        idx = np.array([r["corpus"] == corpus for r in rows])
+        out[f"{corpus}/auroc"] = {"fitted": round(auroc(conf[idx], y[idx]), 4)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", help="NAME=PATH of a `rag eval --json` output")
+    ap.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the weights")
+    ap.add_argument("--languages", default="ko",
+                    help="question languages to fit and decide for, comma-separated (ko,en); "
+                         "the rules decide for the others")
+    ap.add_argument("--write", type=Path, help="write the fitted model here")
+    ap.add_argument("--out", type=Path, help="write the report (JSON) here")
+    args = ap.parse_args(argv)
+    rows: list[dict[str, Any]] = []
+    models: set[str] = set()
+    for spec in args.runs:
+        name, _, path = spec.partition("=")
+        rows += rows_of(name, Path(path), models)
+    languages = tuple(sorted(set(args.languages.split(","))))
+    if set(languages) - {"ko", "en"}:
+        raise SystemExit(f"--languages takes ko and en, not {args.languages}")
+    rows = [r for r in rows if r["lang"] in languages]
+    if len(models) != 1:
+        raise SystemExit(f"the runs used different embedding models ({sorted(models)}); "
+                         "fit on runs of one model")
+    names = list(features_of({}, "ko"))
+    fit_rows = [r for r in rows if r["half"] == "fit"]
+    rep_rows = [r for r in rows if r["half"] == "report"]
+    x = design(fit_rows, names)
+    means = x.mean(axis=0)
+    scales = x.std(axis=0)
+    scales[scales < 1e-9] = 1.0
+    y = np.array([r["answerable"] for r in fit_rows], dtype=float)
+    weights, bias = fit((x - means) / scales, y, group_weights(fit_rows), args.l2)
+    model = ConfidenceModel(tuple(names), tuple(round(float(v), 6) for v in weights),
+                            round(bias, 6), tuple(round(float(v), 6) for v in means),
+                            tuple(round(float(v), 6) for v in scales), 0.5, {},
+                            languages)
+    conf_fit = np.array([model.confidence(r["evidence"], r["lang"]) for r in fit_rows])
+    threshold = choose_threshold(fit_rows, conf_fit)
+    counts: dict[str, int] = defaultdict(int)
+    for r in fit_rows:
+        counts[r["group"]] += 1
+    model = ConfidenceModel(model.features, model.weights, model.bias, model.means,
+                            model.scales, threshold,
+                            {"model": next(iter(models)),
+                             "runs": [s.partition("=")[0] for s in args.runs],
+                             "groups": dict(sorted(counts.items())), "l2": args.l2,
+                             "split": "sha256 of the answering document (or id) mod 2 == 0",
+                             "script": "bench/fit_abstention.py"}, languages)
+    conf_rep = np.array([model.confidence(r["evidence"], r["lang"]) for r in rep_rows])
+    result = {"threshold": threshold, "languages": list(languages),
+              "weights": dict(zip(names, model.weights)), "bias": model.bias,
+              "fit": report(fit_rows, conf_fit, threshold),
+              "report": report(rep_rows, conf_rep, threshold)}
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    if args.write:
+        args.write.write_text(json.dumps(model.to_dict(), ensure_ascii=False, indent=1) + "\n",
+                              encoding="utf-8")
+    if args.out:
+        args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n",
+                            encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
