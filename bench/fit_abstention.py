@@ -19,7 +19,8 @@ no document's questions are in both halves of a many-document corpus. Every grou
 × language × answerable, written unanswerable, held-out document) weighs the same in the
 fit and in the choice of the threshold, so 5,300 Wikipedia questions do not drown 400 of
 the project's. The threshold maximises the mean, over the groups, of the share decided
-right.
+right. `--languages` (default ko) names the question languages fitted and decided for;
+the rules decide for the others.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import json
 import logging
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +53,15 @@ def rows_of(corpus: str, path: Path, models: set[str]) -> list[dict[str, Any]]:
     models.add(result["model"])
     rows = result["answers"]["per_query"]
     docs = {r["id"]: r.get("docs") or [] for r in rows}
+    # A document split only means something when the corpus has many documents.
+    by_document = len({d for v in docs.values() for d in v}) > 10
     out = []
     for r in rows:
         if not r.get("evidence"):
             continue
         base = r["id"].removesuffix("@holdout")
         docs_of = docs.get(base) or []
-        # A document split only means something when the corpus has many documents.
-        key = docs_of[0] if docs_of and len({d for v in docs.values() for d in v}) > 10 \
-            else base
+        key = docs_of[0] if docs_of and by_document else base
         half = "fit" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 \
             else "report"
         lang = "ko" if r["lang"] == "ko" else "en"
@@ -74,10 +76,15 @@ def design(rows: list[dict[str, Any]], names: list[str]) -> np.ndarray:
     return np.array([[features_of(r["evidence"], r["lang"])[n] for n in names] for r in rows])
 
 
-def group_weights(rows: list[dict[str, Any]]) -> np.ndarray:
+def group_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for r in rows:
         counts[r["group"]] += 1
+    return dict(sorted(counts.items()))
+
+
+def group_weights(rows: list[dict[str, Any]]) -> np.ndarray:
+    counts = group_counts(rows)
     w = np.array([1.0 / counts[r["group"]] for r in rows])
     return w * len(rows) / w.sum()
 
@@ -118,8 +125,9 @@ def report(rows: list[dict[str, Any]], conf: np.ndarray, threshold: float) -> di
     rules = decided_right(rows, [not r["abstained"] for r in rows])
     y = np.array([r["answerable"] for r in rows], dtype=float)
     out: dict[str, Any] = {}
+    counts = group_counts(rows)
     for g in fitted:
-        n = sum(1 for r in rows if r["group"] == g)
+        n = counts[g]
         label = "answered" if g.endswith("/answerable") else "abstained"
         out[g] = {"n": n, f"fitted_{label}": round(fitted[g], 4),
                   f"rules_{label}": round(rules[g], 4)}
@@ -167,16 +175,11 @@ def main(argv: list[str] | None = None) -> int:
                             languages)
     conf_fit = np.array([model.confidence(r["evidence"], r["lang"]) for r in fit_rows])
     threshold = choose_threshold(fit_rows, conf_fit)
-    counts: dict[str, int] = defaultdict(int)
-    for r in fit_rows:
-        counts[r["group"]] += 1
-    model = ConfidenceModel(model.features, model.weights, model.bias, model.means,
-                            model.scales, threshold,
-                            {"model": next(iter(models)),
-                             "runs": [s.partition("=")[0] for s in args.runs],
-                             "groups": dict(sorted(counts.items())), "l2": args.l2,
-                             "split": "sha256 of the answering document (or id) mod 2 == 0",
-                             "script": "bench/fit_abstention.py"}, languages)
+    model = replace(model, threshold=threshold, fitted_on={
+        "model": next(iter(models)), "runs": [s.partition("=")[0] for s in args.runs],
+        "groups": group_counts(fit_rows), "l2": args.l2,
+        "split": "sha256 of the answering document (or id) mod 2 == 0",
+        "script": "bench/fit_abstention.py"})
     conf_rep = np.array([model.confidence(r["evidence"], r["lang"]) for r in rep_rows])
     result = {"threshold": threshold, "languages": list(languages),
               "weights": dict(zip(names, model.weights)), "bias": model.bias,

@@ -13,7 +13,8 @@ held-out documents, whose questions no passage answers), fitted on one split of 
 reported on the other. The similarities are the embedding model's own, so the weights
 hold for the model they were fitted with; with another, the rules decide. English
 questions differ (their words are not in Korean reports), so each similarity and overlap
-feature has a separate weight per language.
+feature has a separate weight per language, and the model decides only for the languages
+it was fitted on (`languages`; the shipped one: Korean, docs/tuning.md).
 """
 
 from __future__ import annotations
