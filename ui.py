@@ -28,7 +28,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from rag import render
-from rag.answer import Done, Retrieved, Token, stream_answer
+from rag.answer import Done, Draft, Retrieved, Token, stream_answer
 from rag.config import Config
 from rag.conversation import resolve_followup
 from rag.embedding import Embedder, load_embedder
@@ -117,6 +117,8 @@ CSS = """
 @keyframes blink { 50% { opacity: 0; } }
 .resolved { font-size: .82rem; color: var(--body-text-color-subdued); margin-bottom: 4px; }
 .note { font-size: .82rem; color: #b45309; margin-top: 4px; }
+.draft { border-left: 3px solid #93c5fd; padding-left: 8px; margin-bottom: 8px; }
+.draft-label { font-size: .75rem; color: var(--body-text-color-subdued); }
 .meta { font-size: .75rem; color: var(--body-text-color-subdued); margin-top: 6px; }
 """
 
@@ -310,7 +312,7 @@ class ReportApp:
                    "html": render.turn_sources(number, question, None, lengths)}
         yield list(chat), _panel([*turns, pending]), turns
         started = time.perf_counter()
-        text = ""
+        text = draft = ""
         try:
             for event in stream_answer(retriever, question, mode, int(k), doc_ids or None):
                 if isinstance(event, Retrieved):
@@ -320,9 +322,21 @@ class ReportApp:
                     chat[-1] = _assistant(self._message(render.streaming_html("", note),
                                                                   resolution))
                     yield list(chat), _panel([*turns, pending]), turns
+                elif isinstance(event, Draft):
+                    # Cited text at once; the model's answer streams in below it.
+                    draft = render.answer_html(event.answer.answer,
+                                               [c.marker for c in event.answer.citations],
+                                               number)
+                    chat[-1] = _assistant(self._message(render.draft_html(draft, ""),
+                                                        resolution))
+                    pending["html"] = render.turn_sources(number, question,
+                                                          event.answer.to_dict(), lengths)
+                    yield list(chat), _panel([*turns, pending]), turns
                 elif isinstance(event, Token) and mode == "llm":
                     text += event.text
-                    chat[-1] = _assistant(self._message(render.streaming_html(text), resolution))
+                    live = (render.draft_html(draft, text) if draft
+                            else render.streaming_html(text))
+                    chat[-1] = _assistant(self._message(live, resolution))
                     yield list(chat), _panel([*turns, pending]), turns
                 elif isinstance(event, Done):
                     answer = event.answer
@@ -330,6 +344,10 @@ class ReportApp:
                     body = render.answer_html(answer.answer,
                                               [c.marker for c in answer.citations], number)
                     notes = list(answer.flags)
+                    if answer.draft is not None and answer.final != "llm":
+                        notes.insert(0, "LLM 답변이 근거 확인을 통과하지 못해 인용 답변을 "
+                                        "유지합니다 · the LLM's answer failed its checks, so "
+                                        "the quoted answer stays.")
                     if answer.abstained and answer.closest:
                         notes.append("가장 가까운 구절을 출처 패널에 표시했습니다 · "
                                      "the closest passages are shown under sources.")

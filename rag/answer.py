@@ -2,7 +2,10 @@
 
 The pipeline yields typed events, so a UI can show passages as soon as they are found and
 the answer as it streams: ``Retrieved(hits)``, then ``Token(text)`` pieces, then
-``Done(answer)``. ``answer_question`` runs it to the end.
+``Done(answer)``. In LLM mode a ``Draft(answer)`` comes before the tokens: the extractive
+answer with its citations, ready right after retrieval, shown while the model writes (a
+local model on a CPU needs seconds to read its prompt). ``answer_question`` runs it to the
+end.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from .abstention import load_model
 from .answer_kind import focus_of, kind_of, states
 from .bm25 import tokenize_korean, tokenize_korean_many
 from .chunking import in_references
-from .errors import QueryError
+from .errors import ModelUnavailableError, QueryError
 from .footnotes import NoteLink
 from .language import reply_language
 from .markers import as_report_text
@@ -95,11 +98,25 @@ class Answer:
     # The fitted probability that the passages answer the question (rag.abstention);
     # None when the rules decide (Config.abstention = "rules").
     confidence: float | None = None
+    # LLM mode: the extractive answer shown while the model wrote (None in extractive mode
+    # and when the question abstained before the model was asked), and the model's reply
+    # when it failed the citation checks and the extractive answer stayed final.
+    draft: Answer | None = None
+    rejected: str = ""
+
+    @property
+    def final(self) -> str:
+        """Which answer this is: "llm" (the model's, checked), "extractive" (quoted
+        sentences) or "abstained"."""
+        if self.abstained:
+            return "abstained"
+        return "llm" if self.mode == "llm" else "extractive"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answer": self.answer,
+            "final": self.final,
             "abstained": self.abstained,
             "confidence": self.confidence,
             "mode": self.mode,
@@ -109,12 +126,21 @@ class Answer:
             "flags": list(self.flags),
             "timings": self.timings,
             "search": self.search,
+            "draft": self.draft.to_dict() if self.draft else None,
+            "rejected": self.rejected,
         }
 
 
 @dataclass(frozen=True)
 class Retrieved:
     hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """LLM mode: the extractive answer, shown until the model's checked answer is done."""
+
+    answer: Answer
 
 
 @dataclass(frozen=True)
@@ -127,7 +153,7 @@ class Done:
     answer: Answer
 
 
-Event = Retrieved | Token | Done
+Event = Retrieved | Draft | Token | Done
 
 
 @dataclass(frozen=True)
@@ -180,6 +206,14 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
     if mode not in ANSWER_MODES:
         raise QueryError(f"unknown answer mode {mode!r}; use one of {', '.join(ANSWER_MODES)}")
     config = retriever.config
+    if mode == "llm" and generator is None:
+        # Before the quoted answer is shown, not after: a missing model is the one thing
+        # the user must fix, and saying so first costs no wait.
+        from .llm import llm_available
+
+        available, why = llm_available(config)
+        if not available:
+            raise ModelUnavailableError(why)
     t0 = time.perf_counter()
     result = retriever.search(question, k=validate_k(k, config.answer_passages),
                               doc_ids=doc_ids)
@@ -199,8 +233,14 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
     if mode == "llm" and supported:
         from .generation import generate_answer
 
+        t0 = time.perf_counter()
+        draft = extractive_answer(retriever, result, scored, evidence, language)
+        timings["draft"] = _ms(t0)
+        draft = replace(draft, timings=dict(timings), confidence=confidence)
+        yield Draft(draft)
         answer = yield from generate_answer(retriever, result, scored, evidence, language,
-                                            generator, timings)
+                                            generator, timings, draft)
+        answer = replace(answer, draft=draft)
     else:
         # Weak evidence abstains in both modes: the LLM is not asked to guess.
         t0 = time.perf_counter()

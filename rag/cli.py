@@ -218,7 +218,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from .answer import Done, Token, answer_question, stream_answer
+    from .answer import Done, Draft, Token, answer_question, stream_answer
     from .retrieval import Retriever
 
     _check_question_or_batch(args, "ask")
@@ -231,15 +231,32 @@ def _cmd_ask(args: argparse.Namespace) -> int:
                                     args.doc).to_dict())
         return 0
     streamed = False
+    live = sys.stdout.isatty()
     for event in stream_answer(retriever, args.question, args.mode, args.k, args.doc):
-        if isinstance(event, Token) and args.mode == "llm" and sys.stdout.isatty():
+        if isinstance(event, Draft):
+            # The quoted answer is ready after retrieval; the model needs seconds more.
+            print("quoted from the reports (the LLM is writing its answer):")
+            _print_answer(event.answer)
+            print(flush=True)
+            if live:
+                print("LLM: ", end="", flush=True, file=sys.stderr)
+        elif isinstance(event, Token) and args.mode == "llm" and live:
             # Live text without markers; the checked answer replaces it below.
             print(event.text, end="", flush=True, file=sys.stderr)
             streamed = True
         elif isinstance(event, Done):
             if streamed:
                 print(file=sys.stderr)
-            _print_answer(event.answer)
+            answer = event.answer
+            if answer.draft is not None and answer.final != "llm":
+                # Shown already: only why the model's answer did not replace it.
+                print("the quoted answer above stays: the LLM's answer failed its checks")
+                for flag in answer.flags:
+                    print(f"  ! {flag}")
+                continue
+            if answer.draft is not None:
+                print("LLM answer:")
+            _print_answer(answer)
     return 0
 
 

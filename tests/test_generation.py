@@ -5,7 +5,15 @@ import re
 import pytest
 from conftest import CORPUS, make_config, write_corpus
 
-from rag.answer import NOT_FOUND, Done, Retrieved, ScoredSentence, Token, stream_answer
+from rag.answer import (
+    NOT_FOUND,
+    Done,
+    Draft,
+    Retrieved,
+    ScoredSentence,
+    Token,
+    stream_answer,
+)
 from rag.embedding import HashEmbedder
 from rag.generation import (
     NOT_FOUND_MARK,
@@ -92,6 +100,41 @@ def test_markers_are_streamed_only_in_the_checked_answer(retriever):
     assert answer.mode == "llm" and answer.language == "ko" and answer.flags == ()
     assert {"retrieval", "evidence", "first_token", "generation", "citation_check"} <= set(
         answer.timings)
+
+
+def test_the_cited_extractive_answer_comes_before_the_model_writes(retriever):
+    generator = ScriptedGenerator(f"{YIELD_A} [1].")
+    events, _, answer = ask(retriever, YIELD_Q, generator)
+    kinds = [type(e) for e in events]
+    assert kinds[:2] == [Retrieved, Draft] and kinds[-1] is Done
+    assert kinds.index(Draft) < kinds.index(Token)
+    draft = events[1].answer
+    assert draft.mode == "extractive" and draft.citations and "40%" in draft.answer
+    assert "[1]" in draft.answer and "draft" in draft.timings
+    # The final answer is the model's and records the draft it replaced.
+    assert answer.final == "llm" and answer.draft == draft and answer.rejected == ""
+    data = answer.to_dict()
+    assert data["final"] == "llm" and data["draft"]["answer"] == draft.answer
+
+
+def test_a_rejected_model_answer_leaves_the_draft_final_with_the_reason(retriever):
+    generator = ScriptedGenerator("미국은 화성 탐사에 999억 달러를 썼다 [1].")
+    events, _, answer = ask(retriever, YIELD_Q, generator)
+    draft = next(e.answer for e in events if isinstance(e, Draft))
+    assert answer.final == "extractive" and answer.answer == draft.answer
+    assert answer.citations == draft.citations
+    assert UNSUPPORTED in answer.flags and "999억" in answer.rejected
+    assert answer.to_dict()["rejected"] == answer.rejected
+
+
+def test_no_draft_when_the_evidence_abstains_or_in_extractive_mode(retriever):
+    generator = ScriptedGenerator("아무 말")
+    events, _, answer = ask(retriever, "화성 탐사선의 착륙 예정일은?", generator)
+    assert not any(isinstance(e, Draft) for e in events) and not generator.calls
+    assert answer.final == "abstained" and answer.draft is None
+    events = list(stream_answer(retriever, YIELD_Q, "extractive"))
+    assert not any(isinstance(e, Draft) for e in events)
+    assert events[-1].answer.final == "extractive" and events[-1].answer.draft is None
 
 
 def test_generator_gets_the_configured_budget_and_greedy_decoding(retriever):

@@ -268,12 +268,24 @@ def test_missing_part_names_it_and_the_install_script(monkeypatch):
 # --- llm_available --------------------------------------------------------------------
 
 
-def test_without_llama_cpp_no_llm_and_the_install_script_is_named(monkeypatch, tmp_path):
+def test_without_a_runtime_no_llm_and_the_install_script_is_named(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)
     ok, message = llm_available(Config(cache_dir=tmp_path))
     assert ok is False
-    assert "llama-cpp-python is not installed" in message
-    assert "scripts/install-llm.sh" in message
+    assert "llama-cpp-python or xllamacpp is not installed" in message
+    assert "scripts/install-llm.sh" in message and "--prebuilt" in message
+
+
+def test_auto_runtime_prefers_the_compiled_one_and_falls_back_to_the_prebuilt(monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp", types.ModuleType("llama_cpp"))
+    monkeypatch.setitem(sys.modules, "xllamacpp", types.ModuleType("xllamacpp"))
+    assert llm.pick_runtime("auto") == "llama-cpp-python"
+    assert llm.pick_runtime("xllamacpp") == "xllamacpp"
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    assert llm.pick_runtime("auto") == "xllamacpp"
+    with pytest.raises(ModelUnavailableError, match="llama-cpp-python is not installed"):
+        llm.pick_runtime("llama-cpp-python")
 
 
 def test_without_a_model_part_no_llm(monkeypatch, tmp_path):

@@ -72,6 +72,40 @@ def test_a_chat_turn_streams_then_shows_the_cited_answer(app) -> None:
     assert turns[-1]["ok"] and turns[-1]["resolved"] == "화웨이 어센드 910C 칩의 수율은?"
 
 
+def test_llm_mode_shows_the_cited_quote_at_once_then_the_models_answer(built_config) -> None:
+    from test_llm import ChatStub
+
+    with ChatStub(("화웨이는 어센드 910C 칩의 ", "수율을 40%까지 높였음 [1].")) as stub:
+        app = ui.ReportApp(built_config.replace(llm_url=stub.url, translate="off"))
+        events = list(app.respond("화웨이 어센드 910C 칩의 수율은?", [], [], "llm", 5, [],
+                                  True))
+    contents = [chat[-1]["content"] for chat, _, _ in events]
+    first = next(i for i, c in enumerate(contents) if 'class="draft"' in c)
+    # The quoted answer, its marker live and its card in the panel, before the model's text.
+    assert 'class="cite" href="#src-1-1"' in contents[first] and "40%" in contents[first]
+    assert 'id="src-1-1"' in events[first][1]
+    assert "writing" in contents[first]
+    streamed = [c for c in contents[first + 1:-1] if 'class="draft"' in c]
+    assert streamed and "높였음" in streamed[-1]
+    final = contents[-1]
+    assert 'class="draft"' not in final and "streaming" not in final
+    assert "40%" in final and 'class="cite" href="#src-1-1"' in final and "llm" in final
+    assert len(stub.requests) == 1
+
+
+def test_a_rejected_llm_answer_keeps_the_quoted_one_with_a_note(built_config) -> None:
+    from test_llm import ChatStub
+
+    with ChatStub(("미국은 화성 탐사에 999억 달러를 썼다 [1].",)) as stub:
+        app = ui.ReportApp(built_config.replace(llm_url=stub.url, translate="off"))
+        chat, _, turns = _last(app.respond("화웨이 어센드 910C 칩의 수율은?", [], [], "llm", 5,
+                                           [], True))
+    final = chat[-1]["content"]
+    assert "40%" in final and "failed its checks" in final
+    assert "999억" not in final.split('class="note"')[0]
+    assert turns[-1]["ok"]
+
+
 def test_a_follow_up_is_resolved_and_shown(app) -> None:
     _, _, turns = _last(app.respond("화웨이 어센드 910C 칩의 수율은?", [], [], "extractive", 5,
                                     [], True))
