@@ -461,7 +461,7 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
         if marker is None:
             marker = by_chunk[s.hit.chunk_id] = len(citations) + 1
             citations.append(make_citation(marker, s.hit, s.start, s.end))
-        parts.append(f"{_clean_sentence(s.text)} [{marker}]")
+        parts.append(f"{clean_sentence(s.text)} [{marker}]")
     return Answer(result.query, " ".join(parts), tuple(citations), False, "extractive",
                   language, search=_search_info(result, evidence))
 
@@ -514,7 +514,9 @@ def _is_title_line(sentence: ScoredSentence) -> bool:
     return len(text) >= 6 and text in " ".join(sentence.hit.title.split())
 
 
-def _clean_sentence(text: str) -> str:
+def clean_sentence(text: str) -> str:
+    """`text` as a claim: no bullet glyphs, the report's own [n] in full-width brackets,
+    whitespace collapsed."""
     # Bullet glyphs and footnote marks belong to the layout, not to the claim.
     text = re.sub(r"^\s*(?:[-•○□※◦▪]\s*)+", "", text.strip())
     text = as_report_text(text)

@@ -134,6 +134,8 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
     # such passages compete with the answers' bibliography penalty, in proportion.
     penalties = [retriever.config.bibliography_penalty * _bibliographic_share(retriever, h)
                  for h in hits]
+    # Each passage's sentences (a table row is one), for where a figure is stated.
+    sentences = [_sentences(retriever, h) for h in hits]
     table = []
     for c, claim in enumerate(claims):
         figures = quantities.figures(claim)
@@ -144,12 +146,15 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
         terms = set(claim_terms[c])
         weight = sum(idf.get(t, 0.0) for t in terms) or 1.0
         row = []
+        subject = _subject_terms(claim_terms[c], idf)
         for p, hit_terms in enumerate(passage_terms):
             overlap = sum(idf.get(t, 0.0) for t in terms & set(hit_terms)) / weight
             found = sum(1 for f in figures if _stated(f, passages[p]))
+            placed = found == len(figures) and all(
+                _stated_beside(f, sentences[p], subject, vectors[c]) for f in figures)
             row.append(_Support(float(cosines[c, p]) + 0.2 * overlap
                                 + (0.1 * found / len(figures) if figures else 0.0),
-                                found == len(figures),
+                                placed,
                                 not missing_names(claim_names, places[p], idf,
                                                   retriever.glossary,
                                                   retriever.lexicon.glosses),
@@ -165,6 +170,57 @@ def _bibliographic_share(retriever: Retriever, hit: Hit) -> float:
     spans = [(note.start, note.end) for note, _, _ in retriever.footnotes.get(hit.doc_id, ())]
     covered = sum(max(0, min(b, hit.end) - max(a, hit.start)) for a, b in spans)
     return covered / max(1, hit.end - hit.start)
+
+
+def _subject_terms(tokens: list[str], idf: dict[str, float]) -> set[str]:
+    """A claim's words that say what it is about: not its numbers, and not the counter or
+    unit a Korean number takes right after it (2022 년, 85 개, 4 대)."""
+    out = set()
+    for i, token in enumerate(tokens):
+        after_number = i > 0 and any(ch.isdigit() for ch in tokens[i - 1])
+        if idf.get(token, 0.0) > 0 and not after_number and not any(ch.isdigit() for ch in token):
+            out.add(token)
+    return out
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    text: tuple[str, list[quantities.Quantity]]
+    terms: frozenset[str]
+    vector: np.ndarray
+
+
+def _sentences(retriever: Retriever, hit: Hit) -> list[_Sentence]:
+    rows = retriever.sentences_in(hit.doc_id, hit.start, hit.end)
+    texts = [retriever.index.sentences[r].text for r in rows] or [hit.text]
+    vectors = (retriever.index.sentence_vectors[rows] if rows
+               else retriever.index.embeddings[[retriever.chunk_row(hit.chunk_id)]])
+    return [_Sentence((_normal(t), quantities.find_quantities(t)), frozenset(terms), v)
+            for t, terms, v in zip(texts, tokenize_korean_many(texts), vectors)]
+
+
+# How far below the claim's closest sentence of a passage the sentence stating its figure
+# may be (by meaning) when they share no word: an English claim on a Korean passage.
+_SENTENCE_MARGIN = 0.05
+
+
+def _stated_beside(figure: quantities.Quantity, sentences: list[_Sentence],
+                   subject: set[str], claim_vector: np.ndarray) -> bool:
+    """Whether one sentence of the passage states the claim's figure beside its subject.
+
+    A passage that merely holds the figure is not enough: a table lists a year per row and
+    a paragraph gives years for several things, and a small model takes the wrong one. So
+    the sentence (a table row is one) that states the figure must also name a word of the
+    claim other than figures, or be, by meaning, about as close to the claim as the
+    passage's closest sentence (across languages words are not shared).
+    """
+    stating = [s for s in sentences if _stated(figure, s.text)]
+    if not stating:
+        return False
+    if any(subject & s.terms for s in stating):
+        return True
+    closest = max(float(s.vector @ claim_vector) for s in sentences)
+    return any(float(s.vector @ claim_vector) >= closest - _SENTENCE_MARGIN for s in stating)
 
 
 def _stated(figure: quantities.Quantity, passage: tuple[str, list[quantities.Quantity]]) -> bool:

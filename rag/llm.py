@@ -192,6 +192,7 @@ class LlamaCppGenerator:
             self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx,
                               n_threads=n_threads or os.cpu_count() or 2, flash_attn=True,
                               verbose=False)
+            self.last_timings: dict[str, float] = {}
         except (ValueError, RuntimeError) as exc:
             raise ModelUnavailableError(
                 f"cannot load the local LLM from {model_path} ({exc}); {INSTALL_HINT}"
@@ -199,6 +200,10 @@ class LlamaCppGenerator:
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int,
                temperature: float = 0.0) -> Iterator[str]:
+        import llama_cpp
+
+        context = self._llm._ctx.ctx
+        llama_cpp.llama_perf_context_reset(context)
         for chunk in self._llm.create_chat_completion(
             messages=messages, max_tokens=max_tokens, temperature=temperature,
             top_p=1.0, seed=0, stream=True,
@@ -206,6 +211,11 @@ class LlamaCppGenerator:
             piece = chunk["choices"][0]["delta"].get("content")
             if piece:
                 yield piece
+        # The prompt tokens read anew (the rest was kept from the last chat) and the rates,
+        # named as llama.cpp's server names them (XllamacppGenerator).
+        perf = llama_cpp.llama_perf_context(context)
+        self.last_timings = {"prompt_n": perf.n_p_eval, "prompt_ms": perf.t_p_eval_ms,
+                             "predicted_n": perf.n_eval, "predicted_ms": perf.t_eval_ms}
 
 
 def xllamacpp_server(model_path: Path, n_ctx: int, n_threads: int) -> Any:

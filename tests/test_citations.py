@@ -182,3 +182,45 @@ def test_a_reference_list_loses_to_a_body_passage_stating_the_same(retriever, hi
     # Alone, the reference list still supports what it states.
     alone = check_citations(retriever, f"{PATENTS} [1].", [listed])
     assert [c.section for c in alone.citations] == ["참고문헌"]
+
+
+# A table lists a year per row, and a paragraph gives figures for several things: a small
+# model takes a figure from the wrong row or sentence. Made-up reports on other topics.
+CLINICS = ("지역 의료 보고서\n\n1 추진 경과\n"
+           "구분\t시기\t내용\n"
+           "보건소 확충\t2019.3.\t농촌 보건소 120곳 신설\n"
+           "원격진료 시범\t2021.7.\t도서 지역 원격진료 도입\n"
+           "응급 헬기\t2023.5.\t닥터헬기 4대 추가 배치\n")
+TRANSIT = ("도시 교통 보고서\n\n1 개요\n"
+           "시내버스 노선은 2022년 개편으로 85개가 되었다. "
+           "지하철 3호선 연장 구간은 2026년에 개통할 예정이다.\n")
+
+
+@pytest.fixture(scope="module")
+def elsewhere(tmp_path_factory) -> Retriever:
+    from conftest import make_config, write_corpus
+
+    from rag.embedding import HashEmbedder
+    from rag.indexing import build_index
+
+    root = tmp_path_factory.mktemp("figures")
+    write_corpus(root / "corpus", {"clinics.txt": CLINICS, "transit.txt": TRANSIT})
+    config = make_config(root, translate="off")
+    build_index(config, embedder=HashEmbedder())
+    return Retriever(config)
+
+
+@pytest.mark.parametrize(("claim", "supported"), [
+    ("원격진료 시범은 2021년 7월에 시작되었다", True),
+    # The year of the row below: in the passage, not beside the claim's subject.
+    ("원격진료 시범은 2023년에 시작되었다", False),
+    ("지하철 3호선 연장 구간은 2026년에 개통한다", True),
+    # The year the paragraph gives for the bus routes, put on the subway.
+    ("지하철 3호선 연장 구간은 2022년에 개통했다", False),
+])
+def test_a_figure_counts_only_in_the_sentence_of_the_claims_subject(elsewhere, claim,
+                                                                     supported):
+    phrase = "원격진료" if "원격진료" in claim else "3호선"
+    checked = check_citations(elsewhere, f"{claim} [1].", [passage(elsewhere, phrase, 1)])
+    assert bool(checked.citations) is supported, checked.flags
+    assert any(f.startswith("figure not found") for f in checked.flags) is not supported

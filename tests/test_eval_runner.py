@@ -87,7 +87,11 @@ def scripted_answer(item: QAItem) -> dict:
     base = {"timings": {"retrieval": 1.0, "answer": 3.0}, "closest": [],
             "search": {"timings_ms": {}}}
     if item.id == "a1":
+        # An LLM answer also says how many prompt tokens its model read for it.
         return {**base, "abstained": False, "answer": "딥시크는 560만 달러를 투자했다",
+                "final": "llm",
+                "timings": {**base["timings"], "prompt_tokens": 300,
+                            "prompt_tokens_per_s": 80.0},
                 "citations": [cite("c1", "V3 모델을 개발하는데 약 560만 달러를 투자하여"),
                               cite("c2", "화웨이는 수율을 40%까지 높였다"),
                               cite("c3", "비용은 560만 달러였다")]}
@@ -96,7 +100,7 @@ def scripted_answer(item: QAItem) -> dict:
                 "citations": [cite("c9", "일본")],
                 "search": {"timings_ms": {"translation": 5.0}}}
     return {**base, "abstained": True, "answer": "보고서에서 근거를 찾지 못했습니다.",
-            "citations": [], "closest": [{"chunk_id": "c4"}]}
+            "final": "abstained", "citations": [], "closest": [{"chunk_id": "c4"}]}
 
 
 def test_calibration_reads_the_fitted_confidence_where_answers_carry_one():
@@ -152,7 +156,8 @@ def test_evaluate_answers_aggregates_by_hand():
     assert rows["a1"]["citations_correct"] == [True, False, True]
     assert rows["a1"]["cited"] == ["c1", "c2", "c3"]
     assert rows["a2"] == {"id": "a2", "lang": "ko", "type": "number", "answerable": True,
-                          "abstained": True, "correct_abstention": False,
+                          "abstained": True, "final": "abstained",
+                          "correct_abstention": False,
                           "answer": "보고서에서 근거를 찾지 못했습니다.",
                           "docs": ["d"], "cited": [], "closest": ["c4"], "coverage": None,
                           "confidence": None, "evidence": {}, "contains": False,
@@ -165,6 +170,9 @@ def test_evaluate_answers_aggregates_by_hand():
     assert list(latency) == ["answer", "retrieval", "total", "translation"]
     assert latency["retrieval"] == {"p50": 1.0, "p95": 1.0, "n": 4}
     assert latency["translation"] == {"p50": 5.0, "p95": 5.0, "n": 1}
+    assert result["llm_prompt"] == {"prompt_tokens": {"p50": 300, "p95": 300, "n": 1},
+                                    "prompt_tokens_per_s": {"p50": 80.0, "p95": 80.0, "n": 1}}
+    assert rows["a1"]["final"] == "llm"
     assert result["peak_rss_mb"] > 0
 
 

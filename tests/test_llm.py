@@ -334,6 +334,8 @@ def test_local_generator_streams_the_content_deltas(monkeypatch, tmp_path):
     seen = {}
 
     class Llama:
+        _ctx = types.SimpleNamespace(ctx="context")
+
         def __init__(self, **kwargs):
             seen["init"] = kwargs
 
@@ -345,9 +347,16 @@ def test_local_generator_streams_the_content_deltas(monkeypatch, tmp_path):
             yield {"choices": [{"delta": {"content": "나"}}]}
 
     module.Llama = Llama
+    module.llama_perf_context_reset = lambda context: seen.setdefault("reset", context)
+    module.llama_perf_context = lambda context: types.SimpleNamespace(
+        n_p_eval=12, t_p_eval_ms=150.0, n_eval=2, t_eval_ms=70.0)
     monkeypatch.setitem(sys.modules, "llama_cpp", module)
     generator = LlamaCppGenerator(tmp_path / "m.gguf", n_ctx=2048, n_threads=3)
     assert list(generator.stream(MESSAGES, 32)) == ["가", "나"]
+    # What the prompt cost, in llama.cpp server's names, for rag eval and the benchmarks.
+    assert seen["reset"] == "context"
+    assert generator.last_timings == {"prompt_n": 12, "prompt_ms": 150.0, "predicted_n": 2,
+                                      "predicted_ms": 70.0}
     assert seen["init"]["n_ctx"] == 2048 and seen["init"]["n_threads"] == 3
     assert seen["call"]["messages"] == MESSAGES and seen["call"]["stream"] is True
     assert seen["call"]["max_tokens"] == 32 and seen["call"]["temperature"] == 0.0

@@ -112,6 +112,10 @@ def test_a_real_model_answer_comes_after_the_cited_draft_and_is_checked(tiny_con
     else:
         assert answer.final == "llm" and answer.citations
     assert {"draft", "first_token", "generation"} <= set(answer.timings)
+    # The next question reads only its passages and itself: the rules and worked examples
+    # stay evaluated.
+    again = list(stream_answer(retriever, "중국의 생성형 AI 특허 출원 수는?", "llm"))[-1].answer
+    assert 0 < again.timings["prompt_tokens"] < answer.timings["prompt_tokens"]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None,

@@ -294,11 +294,17 @@ def evaluate_answers(items: Sequence[QAItem], answer: Callable[[QAItem], dict[st
     """Answer metrics over `items`; `answer(item)` returns an Answer.to_dict()."""
     per_query = []
     stages: dict[str, list[float]] = defaultdict(list)
+    # LLM mode: the prompt tokens read anew per question and the rate they were read at.
+    prompt: dict[str, list[float]] = defaultdict(list)
     for item in _bar(items, f"answers {label}", progress):
         t0 = time.perf_counter()
         result = answer(item)
         total = (time.perf_counter() - t0) * 1000
-        for stage, ms in {**result.get("timings", {}), "total": total}.items():
+        timings = dict(result.get("timings", {}))
+        for key in ("prompt_tokens", "prompt_tokens_per_s"):
+            if key in timings:
+                prompt[key].append(timings.pop(key))
+        for stage, ms in {**timings, "total": total}.items():
             stages[stage].append(ms)
         translation = result.get("search", {}).get("timings_ms", {}).get("translation")
         if translation is not None:
@@ -309,6 +315,7 @@ def evaluate_answers(items: Sequence[QAItem], answer: Callable[[QAItem], dict[st
             "id": item.id, "lang": item.lang, "type": item.type,
             "docs": sorted(sources_of(item)), "answerable": item.answerable,
             "abstained": result["abstained"],
+            "final": result.get("final"),
             "correct_abstention": result["abstained"] != item.answerable,
             "answer": result["answer"],
             "cited": [c["chunk_id"] for c in citations],
@@ -335,6 +342,7 @@ def evaluate_answers(items: Sequence[QAItem], answer: Callable[[QAItem], dict[st
     return {"label": label, "by_lang": _answer_summary(per_query),
             "calibration": cal and {"of": of, **cal},
             "latency_ms": {k: latency_summary(v) for k, v in sorted(stages.items())},
+            "llm_prompt": {k: latency_summary(v) for k, v in sorted(prompt.items())},
             "peak_rss_mb": _peak_rss_mb(), "per_query": per_query}
 
 
