@@ -362,7 +362,14 @@ class ReportApp:
                     yield list(chat), _panel(turns), turns
         except RagError as exc:
             gr.Warning(render.escape(str(exc)))
-            chat[-1] = _assistant(render.error_html(str(exc)))
+            if draft:
+                # The quoted answer was already there: it stays, the model's failure noted.
+                note = f"LLM 답변 실패 · the LLM failed: {exc}; the quoted answer stays."
+                chat[-1] = _assistant(self._message(draft, resolution, [note]))
+                pending["ok"] = True
+                turns = [*turns, pending]
+            else:
+                chat[-1] = _assistant(render.error_html(str(exc)))
             yield list(chat), _panel(turns), turns
 
     @staticmethod

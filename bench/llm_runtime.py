@@ -5,6 +5,8 @@ Run from the repository root with both runtimes and the model installed:
 
     .venv/bin/python bench/llm_runtime.py [--questions 12] [--seed 0] [--json]
 
+`llama-cpp-python+lookup` is the compiled runtime with prompt-lookup decoding (drafts
+copied from the prompt, checked in one step; greedy, so the answers should not change).
 The chats are the real ones: answerable questions of the project's set (Korean and
 English, sampled with the seed), each retrieved and cut to the evidence budget as
 `rag ask --mode llm` does. Each runtime runs in its own process (two copies of ggml in
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIMES = ("llama-cpp-python", "xllamacpp")
+RUNTIMES = ("llama-cpp-python", "xllamacpp", "llama-cpp-python+lookup")
 
 
 def chats(count: int, seed: int) -> list[dict[str, Any]]:
@@ -36,7 +38,7 @@ def chats(count: int, seed: int) -> list[dict[str, Any]]:
     from rag.answer import score_sentences
     from rag.config import Config
     from rag.eval.dataset import load_qa
-    from rag.generation import build_messages, select_evidence
+    from rag.generation import build_messages, llm_evidence
     from rag.language import reply_language
     from rag.retrieval import Retriever
 
@@ -48,19 +50,23 @@ def chats(count: int, seed: int) -> list[dict[str, Any]]:
     for item in picked:
         result = retriever.search(item.question, k=config.answer_passages)
         scored = score_sentences(retriever, result)
-        evidence = select_evidence(scored, config.llm_evidence_chars)
+        evidence = llm_evidence(retriever, scored)
         out.append({"id": item.id, "question": item.question,
                     "messages": build_messages(result.query, evidence,
                                                reply_language(result.query))})
     return out
 
 
-def run_llama_cpp_python(model: Path, prompts: list[dict[str, Any]], threads: int
-                         ) -> list[dict[str, Any]]:
+def run_llama_cpp_python(model: Path, prompts: list[dict[str, Any]], threads: int,
+                         lookup: bool = False) -> list[dict[str, Any]]:
     import llama_cpp
+    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
+    # Prompt lookup drafts tokens by matching the last ones against the prompt: an answer
+    # that copies a passage's words is checked several tokens per step.
+    draft = LlamaPromptLookupDecoding(num_pred_tokens=10) if lookup else None
     llm = llama_cpp.Llama(model_path=str(model), n_ctx=4096, n_threads=threads,
-                          flash_attn=True, verbose=False)
+                          flash_attn=True, verbose=False, draft_model=draft)
     rows = []
     for chat in prompts:
         llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
@@ -133,6 +139,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runtimes", nargs="+", choices=RUNTIMES, default=list(RUNTIMES))
+    parser.add_argument("--out", type=Path, help="also write the report (JSON) here")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--worker", choices=RUNTIMES, help=argparse.SUPPRESS)
     parser.add_argument("--chats", type=Path, help=argparse.SUPPRESS)
@@ -143,8 +150,12 @@ def main() -> None:
     model = assemble_gguf(Config.from_env().cache_dir)
     if args.worker:
         prompts = json.loads(args.chats.read_text(encoding="utf-8"))
-        run = run_xllamacpp if args.worker == "xllamacpp" else run_llama_cpp_python
-        print(json.dumps(run(model, prompts, args.threads), ensure_ascii=False))
+        if args.worker == "xllamacpp":
+            rows = run_xllamacpp(model, prompts, args.threads)
+        else:
+            rows = run_llama_cpp_python(model, prompts, args.threads,
+                                        lookup=args.worker.endswith("+lookup"))
+        print(json.dumps(rows, ensure_ascii=False))
         return
     prompts = chats(args.questions, args.seed)
     path = Path("/tmp") / f"llm-runtime-chats-{args.seed}.json"
@@ -158,21 +169,24 @@ def main() -> None:
                              check=True, capture_output=True, text=True)
         rows[runtime] = json.loads(out.stdout.strip().splitlines()[-1])
         report[runtime] = summary(rows[runtime])
-    if len(rows) == 2:
-        a, b = rows.values()
-        report["same_answers"] = sum(x["answer"] == y["answer"] for x, y in zip(a, b))
-        report["different"] = [{"id": x["id"], **{k: r["answer"] for k, r in
-                                                  zip(rows, (x, y))}}
-                               for x, y in zip(a, b) if x["answer"] != y["answer"]]
+    # Each runtime's answers against the first one's (the compiled llama-cpp-python).
+    base, *others = rows
+    for other in others:
+        pairs = list(zip(rows[base], rows[other]))
+        report[other]["same_answers_as_" + base] = sum(x["answer"] == y["answer"]
+                                                      for x, y in pairs)
+        report[other]["different"] = [{"id": x["id"], base: x["answer"], other: y["answer"]}
+                                      for x, y in pairs if x["answer"] != y["answer"]]
     report["load_after"] = _load()
     report["rows"] = rows
+    if args.out:
+        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n",
+                            encoding="utf-8")
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
         return
     for runtime in rows:
-        print(runtime, json.dumps(report[runtime]))
-    if "same_answers" in report:
-        print(f"same answers: {report['same_answers']} of {len(prompts)}")
+        print(runtime, json.dumps(report[runtime], ensure_ascii=False))
 
 
 def _load() -> float:

@@ -114,6 +114,15 @@ def build_messages(question: str, evidence: list[tuple[Hit, list[ScoredSentence]
     return [*_prefix(), {"role": "user", "content": _user_turn(question, passages, language)}]
 
 
+def llm_evidence(retriever: Retriever, scored: list[ScoredSentence]
+                 ) -> list[tuple[Hit, list[ScoredSentence]]]:
+    """What the model reads: the best sentences within the budget (`select_evidence`),
+    table rows with their headers (`as_record`), counted as the model reads them."""
+    documents = retriever.index.documents
+    readable = [replace(s, text=as_record(s, documents[s.hit.doc_id].text)) for s in scored]
+    return select_evidence(readable, retriever.config.llm_evidence_chars)
+
+
 def as_record(sentence: ScoredSentence, document: str) -> str:
     """A table row as a self-contained line, each cell named by its column's header
     ("구분: 원격진료 시범; 시기: 2021.7."); any other sentence as it is.
@@ -179,10 +188,7 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
     if not result.hits:
         return abstain(result, language, "llm", evidence)
     generator = generator or load_generator(config)
-    # Table rows as the model reads them, with their headers, inside the budget.
-    documents = retriever.index.documents
-    readable = [replace(s, text=as_record(s, documents[s.hit.doc_id].text)) for s in scored]
-    evidence_groups = select_evidence(readable, config.llm_evidence_chars)
+    evidence_groups = llm_evidence(retriever, scored)
     hits = [hit for hit, _ in evidence_groups]
     messages = build_messages(result.query, evidence_groups, language)
     t0 = time.perf_counter()
