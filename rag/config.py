@@ -117,7 +117,7 @@ class Config:
     llm_gguf: str = ""
     # Characters of best sentences the LLM reads: the prompt's length sets the time to
     # the first token on a CPU (docs/tuning.md).
-    llm_evidence_chars: int = 400
+    llm_evidence_chars: int = 300
 
     # Answers: passages read, sentences quoted, and how sentences are scored
     # (cosine + overlap_weight * IDF-weighted term overlap + rank_weight / passage rank).
