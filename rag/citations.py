@@ -134,11 +134,14 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
     # such passages compete with the answers' bibliography penalty, in proportion.
     penalties = [retriever.config.bibliography_penalty * _bibliographic_share(retriever, h)
                  for h in hits]
-    # Each passage's sentences (a table row is one), for where a figure is stated.
-    sentences = [_sentences(retriever, h) for h in hits]
+    claim_figures = [quantities.figures(claim) for claim in claims]
+    # Each passage's sentences (a table row is one), for where a figure is stated: read
+    # only when a claim states one.
+    sentences = ([_sentences(retriever, h) for h in hits] if any(claim_figures)
+                 else [[] for _ in hits])
     table = []
     for c, claim in enumerate(claims):
-        figures = quantities.figures(claim)
+        figures = claim_figures[c]
         # A small model answers "바이두 Ernie Bot의 매개변수 수는 6,710억 개" from a passage
         # on DeepSeek, or "Moonshot AI raised 73 billion yuan" from one on Tencent: the
         # figure is there, the name is not (rag.names finds 텐센트 for Tencent).
