@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .abstention import load_model
-from .answer_kind import focus_of, kind_of, states
+from .answer_kind import asked_slot, focus_of, kind_of, states
 from .bm25 import tokenize_korean, tokenize_korean_many
 from .chunking import in_references
 from .errors import ModelUnavailableError, QueryError
@@ -350,7 +350,9 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     near = given or kind_near(retriever, names, scored)
     idf = retriever.idf
     top_idf = max(idf.values(), default=1.0)
-    q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS}
+    # The noun for what is asked (장소 in "…검거한 장소는?") is answered, not repeated.
+    slot = asked_slot(result.query) if result.language == "ko" else None
+    q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS and t != slot}
     known = {t for t in q_terms if t in idf}
     unknown = q_terms - known if result.language == "ko" else set()
     best_sentence = max((s.cosine for s in scored), default=0.0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from .bm25 import morphemes
 from .language import HANGUL_SYLLABLE
@@ -25,16 +26,16 @@ NUMBER = "number"
 KINDS = (DATE, SHARE, RANK, NUMBER)
 
 # Cues, first match wins: "몇 %" asks for a share and "몇 번째" for a rank before "몇" asks
-# for a number.
+# for a number. A noun for the kind ("…시작한 시점은?", "…투자한 금액은?") asks for it
+# only as the question's asked-for noun (asked_slot, _SLOT_KINDS): "최대 규모의 시위는
+# 무엇인가" asks for a name, "출생 시점, 그곳은 어떤 나라의 지배를 받았나" for a country.
 _KOREAN_CUES = (
-    # 시기 asks "when" only as the question's last word ("…구성하기 시작한 시기는?"), not in
-    # "Phase 1 시기 중국 AI 전략은 …".
-    (DATE, re.compile(r"언제|몇\s*년|몇\s*월|시점|연도|날짜|출시일|게시일|발행일|발간일|기간"
-                      r"|시기[는가]?\s*[?？]?\s*$")),
-    (SHARE, re.compile(r"몇\s*%|몇\s*퍼센트|비중|비율|점유율")),
+    (DATE, re.compile(r"언제|몇\s*년|몇\s*월|출시일|게시일|발행일|발간일")),
+    (SHARE, re.compile(r"몇\s*%|몇\s*퍼센트")),
     (RANK, re.compile(r"몇\s*(?:번째|위\b|위[인이는를가])|순위")),
-    (NUMBER, re.compile(r"얼마|몇|금액|규모|건수|액수|매출액|[가-힣A-Za-z]\s+수[는가]")),
 )
+# A figure noun that is also what the figure is of (its focus), unlike 금액: "매출액은?".
+_KOREAN_NUMBER_CUE = re.compile(r"얼마|몇|[가-힣A-Za-z]\s+수[는가]|매출액[은이]?\s*[?？]?\s*$")
 # "When" asks for a date only as the question's own word, not as a conjunction ("What did
 # Xi pledge when he met …").
 _ENGLISH_CUES = (
@@ -127,7 +128,7 @@ _ENGLISH_FIGURE_WORDS = frozenset(_FIGURE_WORDS.split())
 
 # A year or a short date as the reports write them: 2025, '25, 25.03.27.
 _CALENDAR = r"(?:19|20)\d\d|'\d\d\b|\b\d{2}\.\d{1,2}\."
-_DATE = re.compile(rf"{_CALENDAR}|\d+\s*[년월]|현재|\bcurrent")
+_DATE = re.compile(rf"{_CALENDAR}|\d+\s*(?:[년월]|세기)|현재|\bcurrent")
 _SHARE = re.compile(r"%|퍼센트|percent|\d\s*배|분의")
 # A place in a ranking: "2번째", "10위권", "1위" (but not 1위안, a yuan), "2nd", "first".
 _RANK_TEXT = r"\d+\s*(?:위(?!안)권?|번째)"
@@ -141,17 +142,78 @@ _NOT_FIGURES = re.compile(
     r"[A-Za-z]+[-.]?\d+[A-Za-z0-9]*|\d+[A-Za-z]\w*"
     rf"|(?:표|그림|Phase|Stage|Table|Figure)\s*\d+|{_RANK_TEXT}"
     rf"|(?:{_CALENDAR})(?:\s*년)?|\d+\s*월(?:\s*\d+\s*일)?|\d+\)")
+# Korean number words before a counter ("두 편", "세 척", "열 명"): glued to a counter only
+# where the pair reads as nothing else ("세명", "두곳"), with a space before the counters
+# that make words of their own when glued (한편, 세대, 두부, 세종, 세척, 두골).
+_NUMBER_WORD = (r"(?<![가-힣])(?:한|두|세|네|다섯|여섯|일곱|여덟|아홉|열|스무|스물|서른|마흔|쉰"
+                r"|수십|수백|수천|수만)")
 _COUNT_WORDS = re.compile(
-    r"(?:한|두|세|네|다섯|여섯|일곱|여덟|아홉|열|수십|수백|수천)\s?(?:개|명|가지|곳|배|차례|건)"
+    rf"{_NUMBER_WORD}\s?(?:개국|개|명|가지|곳|배|차례|건|채|권|마리|그루|켤레|군데|살)"
+    rf"|{_NUMBER_WORD}\s(?:척|곡|골|장|편|대|종|부|번|회|점|층|벌|통|잔|쌍|분)"
+    r"(?:(?![가-힣])|(?=[이가을를은는의에도만씩]))"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?)\b",
     re.IGNORECASE)
+
+
+# Nouns that name the kind of thing a question asks for, not a topic of it: the answer is
+# the name, the place, the date or the sum, and a passage that gives it seldom uses the word
+# ("…검거한 장소는?" is answered by "경희대 학생회관에서 검거되었다").
+_SLOT_NOUNS = frozenset((
+    "이름", "명칭", "제목", "곳", "장소", "위치", "지역", "지점", "나라", "국가", "도시",
+    "해", "연도", "년도", "날짜", "일자", "날", "시기", "시점", "기간", "시간", "때",
+    "사람", "인물", "단체", "기관", "회사", "종류", "방법", "방식", "수단", "이유", "원인",
+    "목적", "까닭", "금액", "돈", "액수", "수", "수량", "숫자", "개수", "규모",
+    "양", "정도", "순위", "직업", "직위", "직책", "역할", "의미", "뜻", "단어", "용어", "말",
+    "언어", "분야", "나이", "것", "달", "비중", "비율", "점유율", "건수"))
+# The nouns that ask for a figure of a kind, as the asked-for noun only. Other asked-for
+# nouns (해, 나이) are left to the cues: as a kind they would ask a figure beside the
+# question's names that a passage often gives a sentence away (measured, docs/tuning.md).
+_SLOT_KINDS = {
+    **dict.fromkeys(("시점", "연도", "날짜", "시기", "기간"), DATE),
+    **dict.fromkeys(("비중", "비율", "점유율"), SHARE),
+    **dict.fromkeys(("금액", "액수", "규모", "건수"), NUMBER),
+}
+# What may follow the asked-for noun's particle in a question's predicate: a question word
+# and the copula ("…장소는 경희대 내 어디인가?", "…해는 몇 년인가?"), no verb of its own.
+_WH_WORDS = frozenset(("얼마", "얼마나", "몇", "언제", "어디", "무엇", "누구", "어느", "무슨",
+                       "어떤"))
+_PREDICATE_TAGS = ("NP", "NNB", "MM", "NNP", "SN", "VCP", "EP", "EF", "SF", "SP", "SS", "J",
+                   "MAG")
+
+
+@lru_cache(maxsize=4096)
+def asked_slot(question: str) -> str | None:
+    """The noun for the kind of thing a Korean question asks for, when it is one
+    (_SLOT_NOUNS): 장소 in "임종석을 검거한 장소는 어디인가?", 돈 in "V3 개발에 쓴 돈은?";
+    None for "중국 AI 기업은 몇 개인가?" (기업 is what is counted, a topic)."""
+    tokens = morphemes(question)
+    for i in range(len(tokens) - 2, -1, -1):
+        form, tag = tokens[i]
+        if tokens[i + 1][1] not in ("JX", "JKS"):
+            continue
+        if tag == "XSN" and i and tokens[i - 1][1].startswith("NN"):
+            form = tokens[i - 1][0] + form          # 점유 + 율
+        elif not tag.startswith("NN") or tag == "NNB":
+            continue
+        rest = tokens[i + 2:]
+        if all(t.startswith(_PREDICATE_TAGS) or f in _WH_WORDS for f, t in rest):
+            return form if form in _SLOT_NOUNS else None
+        return None
+    return None
 
 
 def kind_of(question: str) -> str | None:
     """The kind of answer `question` asks for, or None (a name, a reason, a list)."""
     text = unicodedata.normalize("NFKC", question).strip()
-    cues = _KOREAN_CUES if HANGUL_SYLLABLE.search(text) else _ENGLISH_CUES
-    return next((kind for kind, cue in cues if cue.search(text)), None)
+    if not HANGUL_SYLLABLE.search(text):
+        return next((kind for kind, cue in _ENGLISH_CUES if cue.search(text)), None)
+    for kind, cue in _KOREAN_CUES:
+        if cue.search(text):
+            return kind
+    # The asked-for noun before a bare 얼마 or 몇: "기간은 얼마인가" asks for a date.
+    if kind := _SLOT_KINDS.get(asked_slot(text) or ""):
+        return kind
+    return NUMBER if _KOREAN_NUMBER_CUE.search(text) else None
 
 
 def states(text: str, kind: str) -> bool:
@@ -253,7 +315,9 @@ def _korean_focus(text: str) -> tuple[str, ...]:
         return (tokens[after[0]][0],)
     for i in range(cue - 1, -1, -1):
         form, tag = tokens[i]
-        if tag.startswith(_PASSED_TAGS) or form in _FIGURE_NOUNS:
+        # The noun for what is asked ("사람은 몇 명", "날은 언제") is no more the figure's
+        # subject than its unit is.
+        if tag.startswith(_PASSED_TAGS) or form in _FIGURE_NOUNS or form in _SLOT_NOUNS:
             continue
         verbal = i + 1 < len(tokens) and tokens[i + 1][1] == "XSV"
         return (form.lower(),) if tag in _NOUN_TAGS and not verbal else ()

@@ -419,3 +419,10 @@ def test_a_figure_counts_as_near_when_its_passage_names_the_question_s_names(ret
     assert kind_near(retriever, ["화웨이"], scored)
     assert not kind_near(retriever, ["샤오미"], scored)
     assert not kind_near(retriever, ["화웨이"], [replace(s, gives_kind=False) for s in scored])
+
+
+def test_the_noun_for_what_is_asked_is_not_looked_for_in_the_passages(retriever):
+    # 정도 names what is asked (the answer is "40%"); the passage need not use the word.
+    result = retriever.search("화웨이가 어센드 910C 칩의 수율을 높인 정도는?", k=5)
+    evidence = assess_evidence(retriever, result, score_sentences(retriever, result))
+    assert evidence.coverage == 1.0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.answer_kind import DATE, NUMBER, RANK, SHARE, focus_of, kind_of, states
+from rag.answer_kind import DATE, NUMBER, RANK, SHARE, asked_slot, focus_of, kind_of, states
 from rag.lexicon import build_lexicon
 
 
@@ -165,3 +165,74 @@ def test_focus_of_an_english_question_comes_from_the_lexicon(question, focus):
     # Without a lexicon (no LLM glossed the reports) nothing can be checked.
     assert focus_of(question) == ()
     assert focus_of(question, build_lexicon({})) == ()
+
+
+@pytest.mark.parametrize("question, slot", [
+    ("시청이 새 청사를 지은 장소는 어디인가?", "장소"),
+    ("그 병원이 문을 연 해는 몇 년인가?", "해"),
+    ("조합이 파업을 멈춘 이유는 무엇인가?", "이유"),
+    ("구단이 새 감독에게 준 돈은?", "돈"),
+    ("연구소가 백신 개발에 쓴 금액은?", "금액"),
+    ("그 소설의 원래 제목은?", "제목"),
+    ("박물관 개관 시기는 언제였는가?", "시기"),
+])
+def test_the_noun_for_what_is_asked_is_found(question: str, slot: str) -> None:
+    assert asked_slot(question) == slot
+
+
+@pytest.mark.parametrize("question", [
+    "국내 전기차 기업은 몇 개인가?",      # 기업 is what is counted: a topic
+    "그 영화의 감독은?",                  # a role, named beside the answer
+    "이 시기에 시청은 무엇을 했나?",      # 시기 is the topic of a verb of its own
+    "2023년 수출 실적을 요약하라",        # no question word, no topic particle
+])
+def test_a_topic_is_no_asked_noun(question: str) -> None:
+    assert asked_slot(question) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("어선 세 척이 태풍에 파손되었다", True),
+    ("시인은 그해 시 두 편을 발표했다", True),
+    ("농가 열 곳이 지원을 받았다", True),
+    ("소 다섯 마리가 구조되었다", True),
+    ("한편 정부는 새 계획을 발표했다", False),      # 한편: meanwhile
+    ("세대 간 소득 격차가 커졌다", False),           # 세대: a generation
+    ("두부 가격이 올랐다", False),
+    ("배관 세척 작업이 끝났다", False),
+    ("역세권 개발이 추진되었다", False),
+])
+def test_korean_number_words_with_their_counters_are_figures(text, expected):
+    assert states(text, NUMBER) is expected
+
+
+def test_a_century_is_a_date():
+    assert states("이 민요는 19세기 말에 처음 기록되었다", DATE)
+
+
+@pytest.mark.parametrize("question", [
+    "홍수로 실종된 사람은 몇 명인가?",
+    "시장이 예산안을 발표한 날은 언제인가?",
+])
+def test_the_noun_for_what_is_asked_is_no_focus(question):
+    assert focus_of(question) == ()
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("그 다리의 공사 기간은 얼마인가?", DATE),          # the asked-for noun before 얼마
+    ("구청이 새 도서관을 연 시점은?", DATE),
+    ("보험사가 지급한 보상 금액은?", NUMBER),
+    ("국내 전기차 시장에서 수입차의 점유율은?", SHARE),
+])
+def test_an_asked_for_noun_gives_the_kind(question, kind):
+    assert kind_of(question) == kind
+
+
+@pytest.mark.parametrize("question", [
+    "최대 규모의 파업을 이끈 노조는 어디인가?",         # 규모 is no asked-for noun here
+    "대규모 집회를 막으려고 경찰이 봉쇄한 곳은?",
+    "작가의 출생 시점, 그 마을은 어느 나라에 속했는가?",
+    "점유율이 가장 높은 기업은?",
+    "그 선수가 은퇴한 해는?",      # an asked-for noun that is no kind cue (measured)
+])
+def test_a_kind_noun_elsewhere_in_the_question_asks_for_no_figure(question):
+    assert kind_of(question) is None
