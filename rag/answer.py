@@ -20,7 +20,7 @@ import numpy as np
 
 from .abstention import load_model
 from .answer_kind import asked_slot, focus_of, kind_of, states
-from .bm25 import tokenize_korean, tokenize_korean_many
+from .bm25 import morphemes, tokenize_korean, tokenize_korean_many
 from .chunking import in_references
 from .errors import ModelUnavailableError, QueryError
 from .footnotes import NoteLink
@@ -326,9 +326,10 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
                     scored: list[ScoredSentence]) -> Evidence:
     """Features that tell an answerable question from one the reports do not answer.
 
-    Coverage is the IDF-weighted share of the question's terms found in the best of the
-    top passages: a question about Japan's budget retrieves passages about budgets, but
-    the decisive term (일본) is missing from them. A Korean question's term that occurs
+    Coverage is the IDF-weighted share of the question's terms (its nouns and names, not
+    its verbs nor the noun for what it asks) found in the best of the top passages: a
+    question about Japan's budget retrieves passages about budgets, but the decisive term
+    (일본) is missing from them. A Korean question's term that occurs
     nowhere in the reports (창업자, 항저우) counts as missing with the highest weight;
     English words are skipped, since Korean reports cannot contain them anyway.
     The question's names must each be named by some passage (rag.names), and a question
@@ -350,9 +351,14 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     near = given or kind_near(retriever, names, scored)
     idf = retriever.idf
     top_idf = max(idf.values(), default=1.0)
-    # The noun for what is asked (장소 in "…검거한 장소는?") is answered, not repeated.
-    slot = asked_slot(result.query) if result.language == "ko" else None
-    q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS and t != slot}
+    # The noun for what is asked (장소 in "…검거한 장소는?") is answered, not repeated; and a
+    # Korean question's verbs and adjectives word the event as the asker does, which a
+    # passage often words otherwise ("V3 개발에 쓴 돈" / "V3 모델을 개발하는데 … 투자"):
+    # coverage is of what the question is about, its nouns and names.
+    q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS}
+    if result.language == "ko":
+        q_terms -= {asked_slot(result.query)}
+        q_terms -= {form for form, tag in morphemes(result.query) if tag in ("VV", "VA")}
     known = {t for t in q_terms if t in idf}
     unknown = q_terms - known if result.language == "ko" else set()
     best_sentence = max((s.cosine for s in scored), default=0.0)

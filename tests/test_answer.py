@@ -426,3 +426,14 @@ def test_the_noun_for_what_is_asked_is_not_looked_for_in_the_passages(retriever)
     result = retriever.search("화웨이가 어센드 910C 칩의 수율을 높인 정도는?", k=5)
     evidence = assess_evidence(retriever, result, score_sentences(retriever, result))
     assert evidence.coverage == 1.0
+
+
+def test_a_question_may_word_its_verb_otherwise_than_the_passage(retriever):
+    # 뛰다 is how the asker words 상승; what the question is about is all there.
+    result = retriever.search("냉각에 영향을 주는 물 가격이 뛴 비율은?", k=5)
+    evidence = assess_evidence(retriever, result, score_sentences(retriever, result))
+    assert evidence.coverage == 1.0
+    # A noun the passages do not hold still counts against the question.
+    other = retriever.search("냉각에 영향을 주는 전기 가격이 뛴 비율은?", k=5)
+    assert assess_evidence(retriever, other,
+                           score_sentences(retriever, other)).coverage < 1.0
