@@ -175,8 +175,7 @@ _SLOT_KINDS = {
 }
 # What may follow the asked-for noun's particle in a question's predicate: a question word
 # and the copula ("…장소는 경희대 내 어디인가?", "…해는 몇 년인가?"), no verb of its own.
-_WH_WORDS = frozenset(("얼마", "얼마나", "몇", "언제", "어디", "무엇", "누구", "어느", "무슨",
-                       "어떤"))
+_WH_WORDS = _KOREAN_ASKING | {"어디", "무엇", "누구", "무슨", "어떤"}
 _PREDICATE_TAGS = ("NP", "NNB", "MM", "NNP", "SN", "VCP", "EP", "EF", "SF", "SP", "SS", "J",
                    "MAG")
 
@@ -210,7 +209,8 @@ def kind_of(question: str) -> str | None:
     for kind, cue in _KOREAN_CUES:
         if cue.search(text):
             return kind
-    # The asked-for noun before a bare 얼마 or 몇: "기간은 얼마인가" asks for a date.
+    # Then the asked-for noun ("…시작한 시점은?"), before a bare 얼마 or 몇 asks for a
+    # number: "기간은 얼마인가" asks for a date.
     if kind := _SLOT_KINDS.get(asked_slot(text) or ""):
         return kind
     return NUMBER if _KOREAN_NUMBER_CUE.search(text) else None
