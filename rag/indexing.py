@@ -14,7 +14,7 @@ import numpy as np
 from .bm25 import tokenize_korean_many
 from .chunking import Chunk, Sentence, chunk_document, split_sentences
 from .config import Config
-from .embedding import Embedder, load_embedder
+from .embedding import Embedder, cache_label, load_embedder
 from .errors import (
     IndexCancelledError,
     IndexCorruptError,
@@ -249,13 +249,16 @@ def _embed(embedder: Embedder, texts: list[str], config: Config, progress: bool,
     vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     if not texts:
         return vectors, 0
-    cache = (VectorCache(config.cache_dir / "vectors", embedder.name, config.embed_backend,
+    cache = (VectorCache(config.cache_dir / "vectors", embedder.name, cache_label(config),
                          embedder.dim) if config.embed_cache else None)
     try:
         cached = cache.get(texts) if cache else {}
         for i, vector in cached.items():
             vectors[i] = vector
-        missing = [i for i in range(len(texts)) if i not in cached]
+        # Longest first, so each batch holds texts of about one length: little padding,
+        # and an ETA that starts pessimistic rather than optimistic.
+        missing = sorted((i for i in range(len(texts)) if i not in cached),
+                         key=lambda i: -len(texts[i]))
         step = max(config.embed_batch_size * 4, 32)
         from tqdm import tqdm
 

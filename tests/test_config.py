@@ -42,6 +42,7 @@ def test_cache_dir_default_follows_xdg(monkeypatch, tmp_path):
     ("model", "  "),
     ("embed_batch_size", 0),
     ("embed_backend", "tensorrt"),
+    ("embed_precision", "fp16"),
     ("ocr", "sometimes"),
     ("chunk_tokens", 15),
     ("chunk_tokens", 8193),
