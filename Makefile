@@ -42,9 +42,10 @@ ocr:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    --no-install-recommends tesseract-ocr tesseract-ocr-kor >/dev/null; }
 
-# Build the index and open the chat UI on http://127.0.0.1:7860.
+# Build the index and open the chat UI on http://127.0.0.1:7860 (new words are glossed for
+# English questions in the background, while the UI answers).
 run: setup
-	$(BIN)/rag index
+	$(BIN)/rag index --no-gloss
 	$(BIN)/python ui.py
 
 # Build the index and answer QUESTION on the command line.

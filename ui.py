@@ -34,6 +34,7 @@ from rag.conversation import resolve_followup
 from rag.embedding import Embedder, load_embedder
 from rag.errors import CorpusError, RagError
 from rag.generations import current_dir
+from rag.glossing import BackgroundGlossing
 from rag.index_worker import DONE, IndexWorker, JobStatus
 from rag.indexing import Watch, build_index
 from rag.ingest import SUFFIXES
@@ -52,6 +53,7 @@ _QUEUE = "rag"
 _UPLOADS = "uploads"
 # How often the upload status is refreshed while a report is indexed, in seconds.
 _POLL_SECONDS = 0.5
+_GLOSS_POLL_SECONDS = 5.0
 
 EXAMPLES = [
     "화웨이 어센드 910C 칩의 생산 수율은?",
@@ -73,6 +75,8 @@ CSS = """
 .panel-title { font-weight: 600; margin: 0; }
 #app-header h1 { font-size: 1.35rem; margin: 0; }
 #app-header .index-summary { color: var(--body-text-color-subdued); font-size: .85rem; }
+#app-header .gloss-status { display: block; font-size: .8rem;
+                            color: var(--body-text-color-subdued); }
 #sources-col { position: sticky; top: 8px; align-self: flex-start; }
 #sources-panel { max-height: calc(100vh - 40px); overflow-y: auto; padding-right: 4px; }
 #sources-panel .placeholder { color: var(--body-text-color-subdued); font-size: .9rem; }
@@ -185,6 +189,9 @@ class ReportApp:
         # to share between threads).
         self._upload_embedder: Embedder | None = None
         self.llm_ok, self.llm_reason = llm_available(config)
+        # New words are glossed for English questions after the index is served, never
+        # before: the lexicon grows while questions are answered.
+        self.glossing = BackgroundGlossing(config)
 
     def retriever(self, robust: bool = True) -> Retriever:
         """The Retriever on the newest index for the language-robust setting.
@@ -261,7 +268,8 @@ class ReportApp:
         index = self.base.index
         docs = [(d.doc_id, d.title, len(d.text)) for d in index.documents.values()]
         return ('<div id="app-header"><h1>한국어 보고서 Q&amp;A · Korean report Q&amp;A</h1>'
-                f'{render.index_summary(docs, len(index.chunks))}</div>')
+                f'{render.index_summary(docs, len(index.chunks))}'
+                f'{render.gloss_status(self.glossing.status())}</div>')
 
     # --- the API: the same JSON as the CLI -------------------------------------------
 
@@ -400,6 +408,7 @@ class ReportApp:
                 shutil.rmtree(staging, ignore_errors=True)
             if report is not None:
                 self._newest()  # load the new index now, not on the next question
+                self.glossing.start()  # the new reports' words, in the background
                 log.info("added %d report(s) in %.1f s",
                          sum(r.status == "indexed" for r in results), report.seconds)
             return results
@@ -474,6 +483,9 @@ def build_ui(app: ReportApp) -> gr.Blocks:
             cancel = gr.Button("색인 취소 · cancel indexing", size="sm", visible=False,
                                elem_id="cancel-upload")
         header = gr.HTML(app.header())
+        # The header says how far background glossing is.
+        gr.Timer(_GLOSS_POLL_SECONDS).tick(app.header, None, header, queue=False,
+                                           api_visibility="private")
         with gr.Row(equal_height=False):
             with gr.Column(scale=6, min_width=400):
                 chat = gr.Chatbot(elem_id="chat", height=560, show_label=False,
@@ -560,6 +572,7 @@ def serve(config: Config, host: str | None = None, port: int | None = None,
     prepare_index(config)
     app = ReportApp(config)
     app.warm_up()
+    app.glossing.start()
     return launch(app, host, port, share, block)
 
 

@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", type=Path,
                    help="folder of reports: PDF, HWP, HWPX, DOCX, HTML, TXT, MD (default: corpus)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--no-gloss", action="store_true",
+                   help="publish the index without glossing new words for English questions "
+                        "(the UI glosses them in the background; the next rag index does)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(handler=_cmd_index)
 
@@ -164,7 +167,7 @@ def _config(args: argparse.Namespace, **extra: Any) -> Config:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from .indexing import build_index
+    from .indexing import build_index, gloss_index
 
     config = _config(args, corpus_dir=args.corpus)
     report = build_index(config, rebuild=args.rebuild, progress=not args.no_progress)
@@ -184,8 +187,19 @@ def _cmd_index(args: argparse.Namespace) -> int:
     if report.skipped:
         print(f"{len(report.skipped)} file(s) skipped; the other reports are indexed",
               file=sys.stderr)
-    if report.glossed_terms:
-        print(f"glossed {report.glossed_terms} Korean words into English for English questions "
+    if args.no_gloss:
+        return 0
+    # The index is published and searchable already; glossing may take long on a new
+    # collection, so it says so and can be stopped without losing either.
+    sys.stdout.flush()
+    try:
+        glossed = gloss_index(config, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print("rag: glossing stopped; the index is searchable, English questions use the "
+              "words glossed so far, and the next rag index goes on", file=sys.stderr)
+        return 130
+    if glossed:
+        print(f"glossed {glossed} Korean words into English for English questions "
               f"(cached in {config.cache_dir / 'lexicon.jsonl'})")
     return 0
 

@@ -43,7 +43,6 @@ class IndexReport:
     chunks: int
     embedded_chunks: int
     seconds: float
-    glossed_terms: int = 0
     skipped: tuple[SkippedFile, ...] = ()
     # Of the texts the new or changed documents needed, how many vectors the cache gave.
     cached_texts: int = 0
@@ -112,9 +111,8 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
                if d.doc_id in old_hashes and old_hashes[d.doc_id] != d.sha256]
     removed = sorted(set(old_hashes) - new_ids)
     if previous is not None and not (added or changed or removed):
-        glossed = gloss_vocabulary(config, previous.tokens, progress)
         return IndexReport(str(config.index_dir), (), (), (), tuple(d.doc_id for d in documents),
-                           len(previous.chunks), 0, time.perf_counter() - started, glossed,
+                           len(previous.chunks), 0, time.perf_counter() - started,
                            reading.skipped)
 
     kept_ids = {d.doc_id for d in unchanged}
@@ -177,17 +175,36 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
     watch.step("saving")
     save_index(config.index_dir, settings, documents, chunks, embeddings, tokens, sentences,
                sentence_matrix, config, time.perf_counter() - started)
-    glossed = gloss_vocabulary(config, tokens, progress)
     report = IndexReport(str(config.index_dir), tuple(added), tuple(changed), tuple(removed),
                          tuple(sorted(kept_ids)), len(chunks), len(fresh),
-                         time.perf_counter() - started, glossed, reading.skipped, from_cache)
+                         time.perf_counter() - started, reading.skipped, from_cache)
     log.info("indexed %d chunks (%d embedded) in %.1fs", report.chunks,
              report.embedded_chunks, report.seconds)
     return report
 
 
-def gloss_vocabulary(config: Config, tokens: list[list[str]], progress: bool = False) -> int:
-    """Gloss the index's Korean words not yet in the lexicon cache; how many were glossed.
+# How far glossing has got: words glossed so far, and of how many.
+GlossProgress = Callable[[int, int], None]
+
+
+def gloss_index(config: Config, progress: bool = False, on_batch: GlossProgress | None = None,
+                stop: threading.Event | None = None) -> int:
+    """Gloss the current index's Korean words not yet in the lexicon cache (see
+    `gloss_vocabulary`). Separate from `build_index`: the index is searchable before this
+    starts, English questions use each batch as soon as it is cached, and an interrupted
+    run loses at most one batch."""
+    manifest = read_manifest(config.index_dir)
+    index = load_index(config.index_dir, build_settings(config, config.model,
+                                                        manifest.get("dim", 0)),
+                       config.hnsw_ef_search)
+    return gloss_vocabulary(config, index.tokens, progress, on_batch, stop)
+
+
+def gloss_vocabulary(config: Config, tokens: list[list[str]], progress: bool = False,
+                     on_batch: GlossProgress | None = None,
+                     stop: threading.Event | None = None) -> int:
+    """Gloss the Korean words of `tokens` not yet in the lexicon cache, most frequent first;
+    how many were glossed. `stop` ends it after the batch in flight.
 
     Setting lexicon: "off" skips this, "auto" skips it where no LLM is installed, "on"
     raises ModelUnavailableError then. Words glossed before cost nothing.
@@ -211,7 +228,8 @@ def gloss_vocabulary(config: Config, tokens: list[list[str]], progress: bool = F
         return 0
     log.info("glossing %d Korean words into English with the LLM (once; cached in %s)",
              len(missing), config.cache_dir)
-    return cache.gloss(missing, load_generator(config, "translation"), progress)
+    return cache.gloss(missing, load_generator(config, "translation"), progress, on_batch,
+                       stop)
 
 
 def index_terms(chunks: list[Chunk], citing: Sequence[tuple[int, str]] = ()

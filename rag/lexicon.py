@@ -15,7 +15,7 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,8 +161,12 @@ class GlossCache:
     def missing(self, terms: Iterable[str]) -> list[str]:
         return [t for t in terms if t not in self._glosses]
 
-    def gloss(self, terms: Sequence[str], generator: Any, progress: bool = False) -> int:
+    def gloss(self, terms: Sequence[str], generator: Any, progress: bool = False,
+              on_batch: Callable[[int, int], None] | None = None,
+              stop: threading.Event | None = None) -> int:
         """Gloss `terms` with `generator`, in batches; returns how many got glosses.
+        `on_batch(asked so far, of how many)` follows each cached batch; `stop` ends the run
+        before the next batch.
 
         A term the model skips is asked once more alone, then cached as having no gloss
         (logged), so it is not asked again: a word without a gloss only loses this lever,
@@ -176,6 +180,8 @@ class GlossCache:
         done = 0
         try:
             for i in range(0, len(terms), _BATCH):
+                if stop is not None and stop.is_set():
+                    break
                 batch = list(terms[i:i + _BATCH])
                 found = parse_glosses(_ask(generator, batch), batch)
                 for term in [t for t in batch if t not in found]:
@@ -187,6 +193,8 @@ class GlossCache:
                 self._add({**dict.fromkeys(skipped, ()), **found})
                 if bar is not None:
                     bar.update(len(batch))
+                if on_batch is not None:
+                    on_batch(i + len(batch), len(terms))
         finally:
             if bar is not None:
                 bar.close()

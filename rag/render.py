@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .glossing import GlossStatus
 from .markers import MARKER
 
 
@@ -276,6 +277,22 @@ def index_summary(documents: Sequence[tuple[str, str, int]], chunks: int) -> str
     more = f" +{len(documents) - 4}" if len(documents) > 4 else ""
     return (f'<span class="index-summary">{len(documents)} reports · {chunks:,} passages'
             f'{" · " + titles + more if titles else ""}</span>')
+
+
+def gloss_status(status: GlossStatus) -> str:
+    """Background glossing in the header: how far it is, or why it stopped; nothing once
+    it is done."""
+    if status.error:
+        return (f'<span class="gloss-status">영어 어휘 중단 · English lexicon stopped: '
+                f'{escape(status.error)}</span>')
+    if not status.running:
+        return ""
+    if not status.total:
+        return ('<span class="gloss-status">영어 어휘 준비 중 · preparing the English lexicon'
+                '</span>')
+    return (f'<span class="gloss-status">영어 어휘 {status.done:,}/{status.total:,} · '
+            f'English lexicon: {status.done:,} of {status.total:,} words glossed; English '
+            'questions use those so far</span>')
 
 
 def _marker_link(n: int, turn: int) -> str:

@@ -247,14 +247,24 @@ class Retriever:
 
     @property
     def lexicon(self) -> Lexicon:
-        """English words → Korean words of the index, from the glosses cached at indexing."""
-        if "lexicon" not in self._derived:
+        """English words → Korean words of the index, from the glosses cached so far.
+
+        Glossing runs after an index is published (the UI glosses in the background), so
+        the lexicon is read again whenever the cache file has grown: a stat per English
+        question, a re-read per finished batch.
+        """
+        path = self.config.cache_dir / "lexicon.jsonl"
+        try:
+            stat = path.stat()
+            stamp = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            stamp = None
+        if "lexicon" not in self._derived or self._derived.get("lexicon_stamp") != stamp:
             glosses: dict[str, tuple[str, ...]] = {}
             if self.config.lexicon != "off":
                 from .llm import generator_name
 
-                cache = GlossCache(self.config.cache_dir / "lexicon.jsonl",
-                                   generator_name(self.config))
+                cache = GlossCache(path, generator_name(self.config))
                 glosses = cache.get({t for terms in self.index.tokens for t in terms})
                 # Where a report writes a word's English itself (딥시크(DeepSeek)), that
                 # beats the model's gloss.
@@ -262,6 +272,7 @@ class Retriever:
                     if term.korean in glosses:
                         glosses[term.korean] = (term.english.lower(),)
             self._derived["lexicon"] = build_lexicon(glosses)
+            self._derived["lexicon_stamp"] = stamp
         return self._derived["lexicon"]
 
     def scope_of(self, query: str) -> Scope | None:

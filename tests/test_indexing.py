@@ -7,6 +7,7 @@ import pytest
 
 from rag.chunking import chunk_document, split_sentences
 from rag.embedding import HashEmbedder
+from rag.errors import ModelUnavailableError
 from rag.generations import LOCK, current_dir
 from rag.indexing import build_index, index_terms
 from rag.ingest import read_corpus, read_document
@@ -77,6 +78,19 @@ def test_embedder_comes_from_the_factory(config):
 
     build_index(config, embedder_factory=factory)
     assert made == [config]
+
+
+def test_a_model_that_fails_to_load_fails_the_update_with_its_own_error(built_config):
+    (built_config.corpus_dir / "gamma.txt").write_text("새 문서이다. 내용이 있다.\n",
+                                                       encoding="utf-8")
+    before = load(built_config).chunks
+
+    def factory(cfg):
+        raise ModelUnavailableError("no model here; install it")
+
+    with pytest.raises(ModelUnavailableError, match="no model here"):
+        build_index(built_config, embedder_factory=factory)
+    assert load(built_config).chunks == before
 
 
 def test_embed_context_off_embeds_bare_text(config):

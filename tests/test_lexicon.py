@@ -2,12 +2,13 @@
 
 import json
 import logging
+import threading
 
 import pytest
 from conftest import make_config, write_corpus
 
 from rag.errors import ModelUnavailableError
-from rag.indexing import build_index, gloss_vocabulary
+from rag.indexing import build_index, gloss_index, gloss_vocabulary
 from rag.lexicon import (
     GlossCache,
     build_lexicon,
@@ -149,7 +150,11 @@ def glossed(tmp_path, monkeypatch):
 def test_indexing_glosses_new_words_once(glossed, monkeypatch):
     config, generator = glossed
     report = build_index(config)
-    assert report.glossed_terms >= 4
+    # Publishing the index glosses nothing: that comes after, and may take long.
+    assert not report.up_to_date and generator.asked == []
+    seen = []
+    assert gloss_index(config, on_batch=lambda done, total: seen.append((done, total))) >= 4
+    assert seen and seen[-1][0] == seen[-1][1]
     rows = [json.loads(line) for line in
             (config.cache_dir / "lexicon.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {r["key"].split("\t")[2] for r in rows} >= {"인재", "유치", "해외", "가격", "특허"}
@@ -161,13 +166,23 @@ def test_indexing_glosses_new_words_once(glossed, monkeypatch):
 
     monkeypatch.setattr("rag.bm25.tag_words", no_tagger)
     again = build_index(config)
-    assert again.up_to_date and again.glossed_terms == 0
+    assert again.up_to_date and gloss_index(config) == 0
     assert len(generator.asked) == asked
+
+
+def test_a_stopped_gloss_keeps_what_it_cached_and_the_next_run_goes_on(glossed):
+    config, generator = glossed
+    build_index(config)
+    stop = threading.Event()
+    stop.set()
+    assert gloss_index(config, stop=stop) == 0 and generator.asked == []
+    assert gloss_index(config) >= 4
 
 
 def test_lexicon_off_never_glosses(glossed):
     config, generator = glossed
-    assert build_index(config.replace(lexicon="off")).glossed_terms == 0
+    build_index(config.replace(lexicon="off"))
+    assert gloss_index(config.replace(lexicon="off")) == 0
     assert generator.asked == []
 
 
@@ -175,7 +190,8 @@ def test_auto_without_an_llm_skips_glossing(glossed, monkeypatch, caplog):
     config, generator = glossed
     monkeypatch.setattr("rag.llm.llm_available", lambda config: (False, "not installed"))
     with caplog.at_level(logging.INFO, logger="rag.indexing"):
-        assert build_index(config).glossed_terms == 0
+        build_index(config)
+        assert gloss_index(config) == 0
     assert generator.asked == []
     assert "stay without English glosses" in caplog.text
 
@@ -196,6 +212,7 @@ def test_on_without_an_llm_raises(glossed, monkeypatch):
 def test_english_question_searches_the_glossed_korean_words(glossed):
     config, _ = glossed
     build_index(config)
+    gloss_index(config)
     result = Retriever(config).search("How is overseas talent recruitment supported?", k=1,
                                       mode="bm25")
     assert TALENT in result.hits[0].text
@@ -206,6 +223,19 @@ def test_english_question_searches_the_glossed_korean_words(glossed):
     assert lexicon["retrievers"] == ["bm25"]
     dense = Retriever(config).search("overseas talent recruitment", k=1, mode="dense")
     assert next(v for v in dense.variants if v["kind"] == "lexicon")["retrievers"] == []
+
+
+def test_a_running_retriever_uses_glosses_cached_after_it_started(glossed):
+    config, _ = glossed
+    build_index(config)
+    retriever = Retriever(config)
+    question = "How is overseas talent recruitment supported?"
+    before = retriever.search(question, k=1, mode="bm25")
+    assert "lexicon" not in [v["kind"] for v in before.variants]
+    gloss_index(config)  # as the UI's background glossing does
+    after = retriever.search(question, k=1, mode="bm25")
+    assert TALENT in after.hits[0].text
+    assert "lexicon" in [v["kind"] for v in after.variants]
 
 
 def test_korean_questions_do_not_use_the_lexicon(glossed):

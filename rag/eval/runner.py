@@ -24,7 +24,7 @@ from typing import Any
 from ..answer import answer_question
 from ..config import Config
 from ..errors import QueryError
-from ..indexing import build_index
+from ..indexing import build_index, gloss_index
 from ..llm import llm_available
 from ..retrieval import Retriever
 from .calibration import calibration
@@ -144,6 +144,9 @@ def prepare(config: Config, qa_path: Path, corpus_from_qa: bool = False,
                  english)
     ids = write_corpus(eval_set, config.corpus_dir)
     report = build_index(config, progress=progress)
+    glossed = gloss_index(config, progress=progress)
+    if glossed:
+        notes.append(f"glossed {glossed} Korean words for the English questions")
     notes.append(f"indexed {len(ids)} documents into {config.index_dir}: {report.chunks} "
                  f"chunks, {report.embedded_chunks} embedded ({report.seconds:.1f} s)")
     retriever = Retriever(config)
