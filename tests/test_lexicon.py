@@ -252,3 +252,48 @@ def test_lexicon_setting_off_leaves_english_words_as_typed(glossed):
                                                              mode="bm25")
     assert "lexicon" not in [v["kind"] for v in result.variants]
     assert result.hits == ()
+
+
+def _cli_environment(monkeypatch, config):
+    for key, value in {"RAG_CACHE_DIR": config.cache_dir, "RAG_MODEL": "hash",
+                       "RAG_LEXICON": "auto", "RAG_CHUNK_TOKENS": 64,
+                       "RAG_CHUNK_OVERLAP_TOKENS": 16, "RAG_TRANSLATE": "off",
+                       "RAG_EMBED_CACHE": "0"}.items():
+        monkeypatch.setenv(key, str(value))
+    return ["index", "--corpus", str(config.corpus_dir), "--index", str(config.index_dir),
+            "--no-progress"]
+
+
+def test_rag_index_says_the_index_is_ready_before_it_glosses(glossed, monkeypatch, capsys):
+    from rag.cli import main
+
+    config, generator = glossed
+    assert main(_cli_environment(monkeypatch, config)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("indexed ") and out[1].startswith("glossed ")
+    assert generator.asked
+
+
+def test_ctrl_c_while_glossing_keeps_the_index(glossed, monkeypatch, capsys):
+    from rag.cli import main
+
+    config, generator = glossed
+
+    def interrupted(messages, max_tokens, temperature=0.0):
+        raise KeyboardInterrupt
+        yield ""
+
+    monkeypatch.setattr(generator, "stream", interrupted)
+    assert main(_cli_environment(monkeypatch, config)) == 130
+    captured = capsys.readouterr()
+    assert captured.out.startswith("indexed ")
+    assert "the index is searchable" in captured.err
+    assert Retriever(config).search("해외 인재 유치", k=1).hits
+
+
+def test_rag_index_no_gloss_publishes_without_the_llm(glossed, monkeypatch, capsys):
+    from rag.cli import main
+
+    config, generator = glossed
+    assert main([*_cli_environment(monkeypatch, config), "--no-gloss"]) == 0
+    assert generator.asked == [] and "glossed" not in capsys.readouterr().out
