@@ -32,10 +32,26 @@ class JobStatus:
     message: str = ""
     seconds: float = 0.0
     result: Any = None
+    # The current stage: seconds in it, and `done` when it began (for its rate).
+    stage_seconds: float = 0.0
+    stage_from: int = 0
 
     @property
     def running(self) -> bool:
         return self.state == RUNNING
+
+    @property
+    def rate(self) -> float | None:
+        """Items per second in the current stage; None until a second of it has passed."""
+        if self.stage_seconds < 1.0 or self.done <= self.stage_from:
+            return None
+        return (self.done - self.stage_from) / self.stage_seconds
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds the current stage should still take at its rate so far."""
+        rate = self.rate
+        return None if rate is None or not self.total else max(self.total - self.done, 0) / rate
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -52,6 +68,7 @@ class IndexWorker:
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = 0.0
+        self._stage_started = 0.0
 
     def check_idle(self) -> None:
         """Raise IndexLockedError while a job runs."""
@@ -63,7 +80,7 @@ class IndexWorker:
         with self._lock:
             self._check_idle()
             self._cancel = threading.Event()
-            self._started = time.monotonic()
+            self._started = self._stage_started = time.monotonic()
             self._status = JobStatus(RUNNING, "starting", message=what)
             watch = Watch(self._progress, self._cancel)
             self._thread = threading.Thread(target=self._run, args=(job, watch, what),
@@ -74,7 +91,9 @@ class IndexWorker:
     def status(self) -> JobStatus:
         with self._lock:
             if self._status.running:
-                return replace(self._status, seconds=time.monotonic() - self._started)
+                now = time.monotonic()
+                return replace(self._status, seconds=now - self._started,
+                               stage_seconds=now - self._stage_started)
             return self._status
 
     def cancel(self) -> bool:
@@ -100,6 +119,9 @@ class IndexWorker:
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         with self._lock:
+            if stage != self._status.stage:
+                self._stage_started = time.monotonic()
+                self._status = replace(self._status, stage_from=done)
             self._status = replace(self._status, stage=stage, done=done, total=total)
 
     def _run(self, job: Callable[[Watch], Any], watch: Watch, what: str) -> None:

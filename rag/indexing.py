@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -87,9 +88,17 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
     upload's check): a file whose bytes they match is not parsed (or OCR-read) again.
     One process at a time: IndexLockedError while another one is updating the index.
     """
-    with writer_lock(config.index_dir):
-        return _build_locked(config, embedder, rebuild, progress, embedder_factory,
-                             watch or Watch(), read)
+    watch = watch or Watch()
+    bars = _StageBars(watch.on_progress) if progress else None
+    if bars is not None:
+        watch = Watch(bars.step, watch.cancel)
+    try:
+        with writer_lock(config.index_dir):
+            return _build_locked(config, embedder, rebuild, progress, embedder_factory,
+                                 watch, read)
+    finally:
+        if bars is not None:
+            bars.close()
 
 
 def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, progress: bool,
@@ -101,7 +110,8 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
     known = {d.file_sha256: d for d in previous.documents.values() if d.file_sha256} \
         if previous else {}
     known |= {d.file_sha256: d for d in read if d.file_sha256}
-    reading = read_corpus(config.corpus_dir, ocr=page_reader(config.ocr), known=known)
+    reading = read_corpus(config.corpus_dir, ocr=page_reader(config.ocr), known=known,
+                          on_file=lambda done, total: watch.step("reading", done, total))
     documents = list(reading.documents)
     old_hashes = {d.doc_id: d.sha256 for d in previous.documents.values()} if previous else {}
     new_ids = {d.doc_id for d in documents}
@@ -124,14 +134,18 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
     sentences: list[Sentence] = []
     sentence_vectors: list[np.ndarray | None] = []
     fresh_sentences: list[str] = []
+    # Rows of each kept document in the previous index, found in one pass (a scan per
+    # document would be quadratic in a large collection).
+    chunk_rows = _rows_by_doc(previous.chunks) if previous is not None else {}
+    sentence_rows = _rows_by_doc(previous.sentences) if previous is not None else {}
     for number, doc in enumerate(documents):
         watch.step("chunking", number, len(documents))
         if doc.doc_id in kept_ids and previous is not None:
-            rows = [i for i, c in enumerate(previous.chunks) if c.doc_id == doc.doc_id]
+            rows = chunk_rows.get(doc.doc_id, [])
             chunks.extend(previous.chunks[i] for i in rows)
             tokens.extend(previous.tokens[i] for i in rows)
             vectors.extend(previous.embeddings[i] for i in rows)
-            rows = [i for i, x in enumerate(previous.sentences) if x.doc_id == doc.doc_id]
+            rows = sentence_rows.get(doc.doc_id, [])
             sentences.extend(previous.sentences[i] for i in rows)
             sentence_vectors.extend(previous.sentence_vectors[i] for i in rows)
         else:
@@ -155,6 +169,7 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
             fresh_sentences.extend(_attached(x.start, x.end, citing) + x.text
                                    for x in doc_sentences)
             sentence_vectors.extend([None] * len(doc_sentences))
+    watch.step("chunking", len(documents), len(documents))
     if fresh:
         embedder = embedder or embedder_factory(config)
         name, dim = embedder.name, embedder.dim
@@ -241,9 +256,50 @@ def index_terms(chunks: list[Chunk], citing: Sequence[tuple[int, str]] = ()
                                  for c in chunks])
 
 
+def _rows_by_doc(items: Sequence[Chunk] | Sequence[Sentence]) -> dict[str, list[int]]:
+    """Document id → the positions of its items, in order."""
+    rows: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        rows.setdefault(item.doc_id, []).append(i)
+    return rows
+
+
 def _attached(start: int, end: int, extras: Sequence[tuple[int, str]]) -> str:
     """The texts attached to offsets in ``[start, end)``, one per line."""
     return "".join(f"{text}\n" for at, text in extras if start <= at < end)
+
+
+_BAR_UNITS = {"reading": "file", "chunking": "doc"}
+
+
+class _StageBars:
+    """Progress bars (rate, ETA) on stderr for reading and chunking; embedding and
+    glossing draw their own. Passes every report on to `forward`."""
+
+    def __init__(self, forward: Progress | None) -> None:
+        self._forward = forward
+        self._stage = ""
+        self._bar: Any = None
+
+    def step(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+        if self._bar is None and stage in _BAR_UNITS and total:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=stage, unit=_BAR_UNITS[stage], file=sys.stderr)
+        if self._bar is not None:
+            self._bar.update(done - self._bar.n)
+            if done >= total:
+                self.close()  # done: the next stage may take a while to start (model load)
+        if self._forward is not None:
+            self._forward(stage, done, total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def _load_previous(config: Config) -> Index | None:

@@ -14,9 +14,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .glossing import GlossStatus
+
+if TYPE_CHECKING:
+    from .index_worker import JobStatus
 from .markers import MARKER
 
 
@@ -41,14 +44,28 @@ _STAGES = {"starting": "준비 · starting", "reading": "읽는 중 · reading",
            "saving": "저장 중 · saving"}
 
 
-def upload_progress(status: Any) -> str:
-    """A running upload: its stage, a progress bar, and the seconds so far."""
+def upload_progress(status: JobStatus) -> str:
+    """A running upload: its stage, a progress bar, its rate and ETA, and the seconds so
+    far."""
     stage = _STAGES.get(status.stage, status.stage)
     bar = (f' <progress value="{int(status.done)}" max="{int(status.total)}"></progress> '
            f"{int(status.done):,}/{int(status.total):,}" if status.total else "")
+    rate, eta = status.rate, status.eta_seconds
+    if rate is not None:
+        bar += f" · {rate:,.1f}/s"
+    if eta is not None:
+        bar += f" · 남은 시간 · ETA {_clock(eta)}"
     return (f'<p class="upload-progress">⏳ {escape(status.message)} · {escape(stage)}{bar} '
             f"· {status.seconds:.0f} s — 질문은 계속 받습니다 · questions are answered "
             "meanwhile</p>")
+
+
+def _clock(seconds: float) -> str:
+    """Seconds as m:ss, or h:mm:ss past an hour."""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def upload_status(message: str) -> str:

@@ -8,8 +8,9 @@ import threading
 
 import pytest
 
+from rag import render
 from rag.errors import CorpusError, IndexCancelledError, IndexLockedError
-from rag.index_worker import CANCELLED, DONE, FAILED, IDLE, IndexWorker
+from rag.index_worker import CANCELLED, DONE, FAILED, IDLE, IndexWorker, JobStatus
 
 
 def test_a_job_runs_in_the_background_and_reports_its_progress() -> None:
@@ -37,7 +38,8 @@ def test_a_job_runs_in_the_background_and_reports_its_progress() -> None:
     release.set()
     status = worker.wait(10)
     assert status.state == DONE and status.result == ["result"] and status.seconds >= 0
-    assert set(status.to_dict()) == {"state", "stage", "done", "total", "message", "seconds"}
+    assert set(status.to_dict()) == {"state", "stage", "done", "total", "message", "seconds",
+                                     "stage_seconds", "stage_from"}
     worker.check_idle()  # free again
 
 
@@ -90,3 +92,39 @@ def test_a_cancel_error_from_elsewhere_counts_as_cancelled() -> None:
 
     worker.start(job, "indexing")
     assert worker.wait(10).state == CANCELLED
+
+
+def test_a_stage_has_a_rate_and_an_eta_from_its_own_progress() -> None:
+    # 40 texts embedded in 8 s since the stage began at text 0: 5/s, 12 s for the other 60.
+    status = JobStatus("running", "embedding", 40, 100, "indexing", 30.0, None, 8.0, 0)
+    assert status.rate == 5.0 and status.eta_seconds == 12.0
+    line = render.upload_progress(status)
+    assert "40/100" in line and "5.0/s" in line and "ETA 0:12" in line
+    # A stage just begun, or one without a total, promises nothing.
+    assert JobStatus("running", "embedding", 3, 100, stage_seconds=0.5).eta_seconds is None
+    assert JobStatus("running", "reading", 5, 0, stage_seconds=9.0).eta_seconds is None
+    assert "ETA" not in render.upload_progress(JobStatus("running", "reading", 5, 0,
+                                                         stage_seconds=9.0))
+    slow = JobStatus("running", "embedding", 10, 50_000, stage_seconds=10.0)
+    assert "ETA 13:53:10" in render.upload_progress(slow)
+
+
+def test_the_rate_counts_from_where_the_stage_began() -> None:
+    worker = IndexWorker()
+    release = threading.Event()
+
+    def job(watch):
+        watch.step("chunking", 7, 7)
+        watch.step("embedding", 0, 100)
+        watch.step("embedding", 20, 100)
+        release.wait(10)
+
+    worker.start(job, "indexing")
+    for _ in range(200):
+        if worker.status().done == 20:
+            break
+        threading.Event().wait(0.01)
+    status = worker.status()
+    assert status.stage == "embedding" and status.stage_from == 0
+    release.set()
+    worker.wait(10)

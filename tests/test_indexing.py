@@ -9,7 +9,7 @@ from rag.chunking import chunk_document, split_sentences
 from rag.embedding import HashEmbedder
 from rag.errors import ModelUnavailableError
 from rag.generations import LOCK, current_dir
-from rag.indexing import build_index, index_terms
+from rag.indexing import Watch, build_index, index_terms
 from rag.ingest import read_corpus, read_document
 from rag.store import MANIFEST, build_settings, load_index
 
@@ -220,8 +220,15 @@ def test_failed_embedding_leaves_the_old_index_intact(built_config):
 
 
 def test_progress_bar_gives_the_same_index(config, tmp_path, capsys):
-    build_index(config, embedder=HashEmbedder(), progress=True)
-    assert "embedding" in capsys.readouterr().err
+    stages = []
+    build_index(config, embedder=HashEmbedder(), progress=True,
+                watch=Watch(on_progress=lambda stage, done, total: stages.append(stage)))
+    err = capsys.readouterr().err
+    # Every long stage draws a bar with its count (and rate); the caller's watch still
+    # hears every step.
+    assert "reading: 100%" in err and "chunking: 100%" in err and "embedding" in err
+    assert "file/s" in err or "s/file" in err
+    assert {"reading", "chunking", "embedding", "saving"} <= set(stages)
     other = config.replace(index_dir=tmp_path / "index2")
     build_index(other, embedder=HashEmbedder(), progress=False)
     assert (current_dir(config.index_dir) / "embeddings.npy").read_bytes() == \

@@ -72,12 +72,15 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
 
 
 def read_corpus(corpus_dir: Path, ocr: Callable[[object], str] | None = None,
-                known: Mapping[str, Document] | None = None) -> CorpusReading:
+                known: Mapping[str, Document] | None = None,
+                on_file: Callable[[int, int], None] | None = None) -> CorpusReading:
     """Read every report under `corpus_dir`.
 
     A file that cannot be read is skipped with its reason; the reading fails only when
     no file could be read. `known` maps file hashes to documents read before (the
-    index's): a file whose bytes are unchanged is not parsed again.
+    index's): a file whose bytes are unchanged is not parsed again. `on_file(files read,
+    of how many)` is called before each file and once at the end (an exception it raises,
+    a cancel, ends the reading).
     """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
@@ -91,7 +94,9 @@ def read_corpus(corpus_dir: Path, ocr: Callable[[object], str] | None = None,
             f"add at least one{found}")
     documents: list[Document] = []
     seen: dict[str, str] = {}
-    for path in paths:
+    for number, path in enumerate(paths):
+        if on_file is not None:
+            on_file(number, len(paths))
         doc_id = make_doc_id(path.relative_to(corpus_dir))
         if doc_id in seen:
             skipped.append(SkippedFile(str(path), f"maps to the same document id {doc_id!r} "
@@ -105,6 +110,8 @@ def read_corpus(corpus_dir: Path, ocr: Callable[[object], str] | None = None,
             continue
         seen[doc_id] = str(path)
         documents.append(doc)
+    if on_file is not None:
+        on_file(len(paths), len(paths))
     if not documents:
         reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:5])
         raise CorpusError(f"no report in {corpus_dir} could be read ({reasons})")
