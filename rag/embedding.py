@@ -50,7 +50,15 @@ def load_embedder(config: Config) -> Embedder:
         return OnnxEmbedder(folder, config.model, config.embed_batch_size)
     source = str(folder) if config.model == DEFAULT_MODEL else config.model
     return SentenceTransformerEmbedder(source, config.model, config.embed_batch_size,
-                                       resolve_precision(config.embed_precision))
+                                       encoder_precision(config))
+
+
+def encoder_precision(config: Config) -> str:
+    """The arithmetic `config`'s encoder runs in: the torch backend's resolved precision;
+    "fp32" for the hashing model and for ONNX (whose int8 weights the backend names)."""
+    if config.model == HASH_MODEL or config.embed_backend != "torch":
+        return "fp32"
+    return resolve_precision(config.embed_precision)
 
 
 def resolve_precision(setting: str, cpuinfo: str | None = None) -> str:
@@ -80,7 +88,7 @@ def cache_label(config: Config) -> str:
     for torch, its precision (cached fp32 and bf16 vectors are kept apart)."""
     if config.embed_backend != "torch":
         return config.embed_backend
-    precision = resolve_precision(config.embed_precision)
+    precision = encoder_precision(config)
     return "torch" if precision == "fp32" else f"torch-{precision}"
 
 

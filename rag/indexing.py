@@ -15,7 +15,7 @@ import numpy as np
 from .bm25 import tokenize_korean_many
 from .chunking import Chunk, Sentence, chunk_document, split_sentences
 from .config import Config
-from .embedding import Embedder, cache_label, load_embedder
+from .embedding import Embedder, cache_label, encoder_precision, load_embedder
 from .errors import (
     IndexCancelledError,
     IndexCorruptError,
@@ -26,7 +26,7 @@ from .footnotes import citing_text, find_footnotes
 from .generations import writer_lock
 from .ingest import Document, SkippedFile, read_corpus
 from .ingest.ocr import page_reader
-from .store import Index, build_settings, load_index, read_manifest, save_index
+from .store import Index, build_settings, index_precision, load_index, read_manifest, save_index
 from .vector_cache import VectorCache
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,10 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
     embeddings = np.stack(vectors).astype(np.float32)
     sentence_matrix = (np.stack(sentence_vectors).astype(np.float32) if sentence_vectors
                        else np.zeros((0, dim), np.float32))
-    settings = build_settings(config, name, dim)
+    # Recorded beside the settings, not among them: a search embeds its question in the
+    # index's precision, and only a build compares it (see _load_previous).
+    settings = {**build_settings(config, name, dim),
+                "embed_precision": encoder_precision(config)}
     watch.step("saving")
     save_index(config.index_dir, settings, documents, chunks, embeddings, tokens, sentences,
                sentence_matrix, config, time.perf_counter() - started)
@@ -307,12 +310,20 @@ def _load_previous(config: Config) -> Index | None:
     try:
         manifest = read_manifest(config.index_dir)
         expected = build_settings(config, config.model, manifest.get("dim", 0))
-        return load_index(config.index_dir, expected, config.hnsw_ef_search)
+        index = load_index(config.index_dir, expected, config.hnsw_ef_search)
     except IndexNotFoundError:
         return None
     except (IndexMismatchError, IndexCorruptError) as exc:
         log.warning("rebuilding the whole index: %s", exc)
         return None
+    # One precision per index, so that vectors old and new compare alike (an index from
+    # before the setting existed was embedded in fp32).
+    built_in, wanted = index_precision(index), encoder_precision(config)
+    if built_in != wanted:
+        log.warning("rebuilding the whole index: it was embedded in %s and "
+                    "RAG_EMBED_PRECISION now gives %s", built_in, wanted)
+        return None
+    return index
 
 
 def _embed(embedder: Embedder, texts: list[str], config: Config, progress: bool,

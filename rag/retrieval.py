@@ -24,7 +24,7 @@ from .glossary import Term, expand_query, mine_glossary
 from .language import detect_language
 from .lexicon import GlossCache, Lexicon, build_lexicon
 from .scope import Scope, document_names, find_scope, strip_names
-from .store import Index, build_settings, check_dimension, load_index
+from .store import Index, build_settings, check_dimension, index_precision, load_index
 from .translation import Translator
 
 log = logging.getLogger(__name__)
@@ -175,8 +175,13 @@ class Retriever:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.config)
+            self._embedder = self._load_embedder(self.index)
         return self._embedder
+
+    def _load_embedder(self, index: Index) -> Embedder:
+        # Questions in the index's own arithmetic: an fp32 index searched with bf16
+        # questions moved one English citation of the own set.
+        return load_embedder(self.config.replace(embed_precision=index_precision(index)))
 
     @property
     def index(self) -> Index:
@@ -184,7 +189,9 @@ class Retriever:
             # The settings are checked before the model loads; the dimension after.
             expected = build_settings(self.config, self.config.model, 0)
             index = load_index(self.config.index_dir, expected, self.config.hnsw_ef_search)
-            check_dimension(index, self.embedder.dim)
+            if self._embedder is None:
+                self._embedder = self._load_embedder(index)
+            check_dimension(index, self._embedder.dim)
             self._index = index
         return self._index
 

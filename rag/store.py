@@ -73,6 +73,12 @@ class Index:
     generation: Path | None = None
 
 
+def index_precision(index: Index) -> str:
+    """The arithmetic `index`'s vectors were embedded in (RAG_EMBED_PRECISION, resolved;
+    fp32 for an index from before the setting); questions are embedded alike."""
+    return str(index.manifest.get("embed_precision", "fp32"))
+
+
 def build_settings(config: Config, model_name: str, dim: int) -> dict[str, Any]:
     """The settings an index depends on; any difference means it must be rebuilt."""
     return {

@@ -1,5 +1,6 @@
 """Building the index: first build, incremental updates, rebuilds, and failures."""
 
+import json
 import logging
 
 import numpy as np
@@ -327,3 +328,25 @@ def test_report_files_of_every_format_index_incrementally(config, monkeypatch):
     changed = build_index(config, embedder=HashEmbedder())
     assert changed.changed == ("klid-pdf",)
     assert len(load(config).documents["klid-pdf"].pages) == 12
+
+
+def test_an_index_keeps_one_precision_and_its_questions_follow_it(built_config, monkeypatch,
+                                                                  caplog):
+    from rag import retrieval
+
+    folder = current_dir(built_config.index_dir)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["embed_precision"] == "fp32"  # the hashing model: no bf16 arithmetic
+    # As if it had been embedded in bf16 on another machine:
+    manifest["embed_precision"] = "bf16"
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    seen = []
+    monkeypatch.setattr(retrieval, "load_embedder",
+                        lambda config: seen.append(config.embed_precision) or HashEmbedder())
+    assert retrieval.Retriever(built_config).search("인공지능", k=1).hits
+    assert seen == ["bf16"]
+    with caplog.at_level(logging.WARNING, logger="rag.indexing"):
+        report = build_index(built_config)
+    assert "embedded in bf16" in caplog.text
+    assert report.embedded_chunks == report.chunks
+    assert load(built_config).manifest["embed_precision"] == "fp32"
