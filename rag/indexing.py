@@ -201,7 +201,7 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
     return report
 
 
-# How far glossing has got: words glossed so far, and of how many.
+# How far glossing has got: words asked so far, and of how many.
 GlossProgress = Callable[[int, int], None]
 
 
