@@ -6,9 +6,8 @@ import contextlib
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -176,17 +175,14 @@ class SentenceTransformerEmbedder:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    @contextlib.contextmanager
-    def _arithmetic(self) -> Iterator[None]:
+    def _arithmetic(self) -> contextlib.AbstractContextManager[Any]:
         """Autocast in bf16 multiplies in bfloat16 and keeps sums, softmax and layer norms
         in float32, which is why the vectors stay within 1e-5 of fp32 (docs/benchmarks.md)."""
         if self.precision == "fp32":
-            yield
-            return
+            return contextlib.nullcontext()
         import torch
 
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            yield
+        return torch.autocast("cpu", dtype=torch.bfloat16)
 
 
 class HashEmbedder:
