@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
                 np.ascontiguousarray(sentence_vectors, dtype=np.float32))
         dense.save(tmp)
         bm25.save(tmp)
+        per_doc = Counter(c.doc_id for c in chunks)  # one pass, not one per document
         manifest = {
             **settings,
             "package_version": __version__,
@@ -133,7 +135,7 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
                 d.doc_id: {
                     "title": d.title, "source": d.source, "sha256": d.sha256,
                     "encoding": d.encoding, "format": d.format, "pages": len(d.pages),
-                    "chunks": sum(1 for c in chunks if c.doc_id == d.doc_id),
+                    "chunks": per_doc[d.doc_id],
                 }
                 for d in documents
             },
