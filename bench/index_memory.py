@@ -116,7 +116,7 @@ def main() -> None:
         print(json.dumps(child(corpus, index)))
         return
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from index_speed import TARGET_CHUNKS, write_collection
+    from index_speed import TARGET_CHUNKS, write_collection, write_result
 
     base = write_collection(args.korquad, args.work / "base", TARGET_CHUNKS)
     copies = write_copies(args.work / "base", corpus, base["chunks"], args.chunks)
@@ -125,12 +125,7 @@ def main() -> None:
     out = subprocess.run([sys.executable, __file__, "--child", "--work", str(args.work)],
                          check=True, capture_output=True, text=True).stdout
     run = {**json.loads(out.strip().splitlines()[-1]), "load_before": load}
-    result = {"machine": {"cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")},
-              "collection": {**base, "copies": copies}, "run": run}
-    text = json.dumps(result, indent=2, ensure_ascii=False)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    write_result({"collection": {**base, "copies": copies}, "run": run}, args.out)
 
 
 if __name__ == "__main__":

@@ -176,11 +176,16 @@ def main() -> None:
                                                                 for x in r),
                    "ratio_to_raw_median": statistics.median(x["ratio_to_raw"] for x in r)}
                for p, r in runs.items()}
+    write_result({"collection": collection, "summary": summary, "runs": runs}, args.out)
+
+
+def write_result(result: dict, out: Path | None) -> None:
+    """Print `result` as JSON, with the machine and date, and write it to `out` if given."""
     result = {"machine": {"cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")},
-              "collection": collection, "summary": summary, "runs": runs}
+              **result}
     text = json.dumps(result, indent=2, ensure_ascii=False)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
     print(text)
 
 
