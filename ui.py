@@ -33,7 +33,6 @@ from rag.config import Config
 from rag.conversation import resolve_followup
 from rag.embedding import Embedder, load_embedder
 from rag.errors import CorpusError, RagError
-from rag.generations import current_dir
 from rag.glossing import BackgroundGlossing
 from rag.index_worker import DONE, IndexWorker, JobStatus
 from rag.indexing import Watch, build_index
@@ -41,7 +40,7 @@ from rag.ingest import SUFFIXES
 from rag.ingest.page_image import page_jpeg
 from rag.llm import llm_available
 from rag.retrieval import Retriever
-from rag.store import Index
+from rag.store import Index, newer_index
 from rag.uploads import UploadResult, add_uploads, stage_uploads
 
 DEFAULT_HOST = "127.0.0.1"
@@ -218,8 +217,7 @@ class ReportApp:
         """Swap in a Retriever on the newest index generation on disk, if there is one."""
         with self._lock:
             base = self._retrievers[True]
-        on_disk = current_dir(self.config.index_dir)
-        if on_disk is None or on_disk == base.index.generation:
+        if not newer_index(self.config, base.index):
             return
         with self._loading:  # one load at a time; the others keep answering from `base`
             with self._lock:

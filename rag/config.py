@@ -40,6 +40,9 @@ class Config:
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
+    # Where the index lives: "" for files in index_dir (one machine), or a PostgreSQL
+    # URL (postgresql://user@host/db) for a store a team shares (rag/pg).
+    store: str = ""
     cache_dir: Path = field(default_factory=_default_cache_dir)
 
     # Embedding model (sentence-transformers name or path, or DEFAULT_MODEL).
@@ -178,6 +181,8 @@ class Config:
             value = getattr(self, name)
             if not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
+        _check(self.store == "" or self.store.startswith(("postgresql://", "postgres://")),
+               "store", "must be empty (files in index_dir) or a postgresql:// URL")
         _check(bool(self.model.strip()), "model", "must name a model")
         _check(self.embed_batch_size >= 1, "embed_batch_size", "must be at least 1")
         _check(16 <= self.chunk_tokens <= 8192, "chunk_tokens", "must be between 16 and 8192")
@@ -268,10 +273,15 @@ class Config:
 
     def public_dict(self) -> dict[str, Any]:
         """Settings as JSON-ready values, for manifests and reports."""
-        return {
+        shown = {
             f.name: str(v) if isinstance(v := getattr(self, f.name), Path) else v
             for f in fields(self)
         }
+        if self.store:
+            from .pg.store import shown_url  # a password never reaches a report
+
+            shown["store"] = shown_url(self.store)
+        return shown
 
 
 def _check(ok: bool, name: str, message: str) -> None:

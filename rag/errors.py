@@ -45,3 +45,7 @@ class IndexCorruptError(RagError):
 
 class ModelUnavailableError(RagError):
     """A model cannot be loaded or built offline."""
+
+
+class StoreError(RagError):
+    """The database store cannot be reached or used (connection, server, permissions)."""

@@ -23,10 +23,18 @@ from .errors import (
     IndexNotFoundError,
 )
 from .footnotes import citing_text, find_footnotes
-from .generations import writer_lock
 from .ingest import Document, SkippedFile, read_corpus
 from .ingest.ocr import page_reader
-from .store import Index, build_settings, index_precision, load_index, read_manifest, save_index
+from .store import (
+    Index,
+    build_settings,
+    current_manifest,
+    index_precision,
+    open_index,
+    where,
+    write_index,
+    writing,
+)
 from .vector_cache import VectorCache
 
 log = logging.getLogger(__name__)
@@ -93,7 +101,7 @@ def build_index(config: Config, embedder: Embedder | None = None, rebuild: bool 
     if bars is not None:
         watch = Watch(bars.step, watch.cancel)
     try:
-        with writer_lock(config.index_dir):
+        with writing(config):
             return _build_locked(config, embedder, rebuild, progress, embedder_factory,
                                  watch, read)
     finally:
@@ -121,7 +129,7 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
                if d.doc_id in old_hashes and old_hashes[d.doc_id] != d.sha256]
     removed = sorted(set(old_hashes) - new_ids)
     if previous is not None and not (added or changed or removed):
-        return IndexReport(str(config.index_dir), (), (), (), tuple(d.doc_id for d in documents),
+        return IndexReport(where(config), (), (), (), tuple(d.doc_id for d in documents),
                            len(previous.chunks), 0, time.perf_counter() - started,
                            reading.skipped)
 
@@ -138,16 +146,20 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
     # document would be quadratic in a large collection).
     chunk_rows = _rows_by_doc(previous.chunks) if previous is not None else {}
     sentence_rows = _rows_by_doc(previous.sentences) if previous is not None else {}
+    # A database keeps the vectors of unchanged documents: nothing to read or send again.
+    stored = previous is not None and previous.vectors_in_store
+    placeholder = np.zeros(previous.dense.dim, np.float32) if stored and previous else None
     for number, doc in enumerate(documents):
         watch.step("chunking", number, len(documents))
         if doc.doc_id in kept_ids and previous is not None:
             rows = chunk_rows.get(doc.doc_id, [])
             chunks.extend(previous.chunks[i] for i in rows)
             tokens.extend(previous.tokens[i] for i in rows)
-            vectors.extend(previous.embeddings[i] for i in rows)
+            vectors.extend(placeholder if stored else previous.embeddings[i] for i in rows)
             rows = sentence_rows.get(doc.doc_id, [])
             sentences.extend(previous.sentences[i] for i in rows)
-            sentence_vectors.extend(previous.sentence_vectors[i] for i in rows)
+            sentence_vectors.extend(placeholder if stored else previous.sentence_vectors[i]
+                                    for i in rows)
         else:
             doc_chunks = chunk_document(doc, config.chunk_tokens, config.chunk_overlap_tokens,
                                         config.token_encoding)
@@ -191,9 +203,9 @@ def _build_locked(config: Config, embedder: Embedder | None, rebuild: bool, prog
     settings = {**build_settings(config, name, dim),
                 "embed_precision": encoder_precision(config)}
     watch.step("saving")
-    save_index(config.index_dir, settings, documents, chunks, embeddings, tokens, sentences,
-               sentence_matrix, config, time.perf_counter() - started)
-    report = IndexReport(str(config.index_dir), tuple(added), tuple(changed), tuple(removed),
+    write_index(config, settings, documents, chunks, embeddings, tokens, sentences,
+                sentence_matrix, time.perf_counter() - started, frozenset(kept_ids))
+    report = IndexReport(where(config), tuple(added), tuple(changed), tuple(removed),
                          tuple(sorted(kept_ids)), len(chunks), len(fresh),
                          time.perf_counter() - started, reading.skipped, from_cache)
     log.info("indexed %d chunks (%d embedded) in %.1fs", report.chunks,
@@ -211,10 +223,8 @@ def gloss_index(config: Config, progress: bool = False, on_batch: GlossProgress 
     `gloss_vocabulary`). Separate from `build_index`: the index is searchable before this
     starts, English questions use each batch as soon as it is cached, and an interrupted
     run loses at most one batch."""
-    manifest = read_manifest(config.index_dir)
-    index = load_index(config.index_dir, build_settings(config, config.model,
-                                                        manifest.get("dim", 0)),
-                       config.hnsw_ef_search)
+    manifest = current_manifest(config)
+    index = open_index(config, build_settings(config, config.model, manifest.get("dim", 0)))
     return gloss_vocabulary(config, index.tokens, progress, on_batch, stop)
 
 
@@ -308,9 +318,9 @@ class _StageBars:
 def _load_previous(config: Config) -> Index | None:
     """The current index if it can be extended; None means build from scratch."""
     try:
-        manifest = read_manifest(config.index_dir)
+        manifest = current_manifest(config)
         expected = build_settings(config, config.model, manifest.get("dim", 0))
-        index = load_index(config.index_dir, expected, config.hnsw_ef_search)
+        index = open_index(config, expected)
     except IndexNotFoundError:
         return None
     except (IndexMismatchError, IndexCorruptError) as exc:

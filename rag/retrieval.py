@@ -24,7 +24,7 @@ from .glossary import Term, expand_query, mine_glossary
 from .language import detect_language
 from .lexicon import GlossCache, Lexicon, build_lexicon
 from .scope import Scope, document_names, find_scope, strip_names
-from .store import Index, build_settings, check_dimension, index_precision, load_index
+from .store import Index, build_settings, check_dimension, index_precision, open_index
 from .translation import Translator
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ class Retriever:
         if self._index is None:
             # The settings are checked before the model loads; the dimension after.
             expected = build_settings(self.config, self.config.model, 0)
-            index = load_index(self.config.index_dir, expected, self.config.hnsw_ef_search)
+            index = open_index(self.config, expected)
             if self._embedder is None:
                 self._embedder = self._load_embedder(index)
             check_dimension(index, self._embedder.dim)
@@ -363,6 +363,8 @@ class Retriever:
 
     def _sentence_ranking(self, vector: np.ndarray, depth: int, allowed: np.ndarray | None,
                           weight: float) -> Ranking:
+        if self.index.sentence_search is not None:
+            return self._stored_sentence_ranking(vector, depth, allowed, weight)
         if "chunk_sentences" not in self._derived:
             # Sentence rows of every chunk, flattened for one reduceat per query; a chunk
             # without a whole sentence (a heading) borrows nothing and scores -1.
@@ -381,6 +383,41 @@ class Retriever:
         order = order[np.isfinite(best[order])]
         return Ranking("sentences", tuple(int(r) for r in order),
                        tuple(float(best[r]) for r in order), weight)
+
+    def _stored_sentence_ranking(self, vector: np.ndarray, depth: int,
+                                 allowed: np.ndarray | None, weight: float) -> Ranking:
+        """The same ranking from a database's sentence search: walk the nearest
+        sentences, each chunk scored by the first (best) of its sentences met."""
+        if "sentence_chunks" not in self._derived:
+            holders: dict[int, list[int]] = {}
+            for row, c in enumerate(self.index.chunks):
+                for s in self.sentences_in(c.doc_id, c.start, c.end):
+                    holders.setdefault(s, []).append(row)
+            self._derived["sentence_chunks"] = holders
+        holders = self._derived["sentence_chunks"]
+        search = self.index.sentence_search
+        wanted = min(depth, len(self.index.chunks) if allowed is None else int(allowed.sum()))
+        fetch = depth * 4
+        while True:
+            rows, scores = search.search(vector, fetch)
+            best: dict[int, float] = {}
+            for s, score in zip(rows.tolist(), scores.tolist(), strict=True):
+                for c in holders.get(s, ()):
+                    if c not in best and (allowed is None or allowed[c]):
+                        best[c] = score
+                if len(best) >= wanted:
+                    break
+            if len(best) >= wanted:
+                break
+            if fetch >= search.size:
+                # Every sentence seen: chunks without a whole one score -1, as in memory.
+                for c in range(len(self.index.chunks)):
+                    if c not in best and (allowed is None or allowed[c]):
+                        best[c] = -1.0
+                break
+            fetch *= 4
+        order = sorted(best, key=lambda c: (-best[c], c))[:depth]
+        return Ranking("sentences", tuple(order), tuple(best[c] for c in order), weight)
 
     def embed_query(self, text: str) -> np.ndarray:
         """The query's vector, cached: follow-ups, answers and repeats reuse it."""
@@ -520,6 +557,10 @@ def _allowed_rows(index: Index, doc_ids: Collection[str] | None) -> np.ndarray |
 
 def _dense_ranking(index: Index, vector: np.ndarray, depth: int, allowed: np.ndarray | None,
                    weight: float) -> Ranking:
+    if index.vectors_in_store:  # the database applies the filter itself
+        rows, scores = index.dense.search(vector, depth, allowed)
+        return Ranking("dense", tuple(int(r) for r in rows), tuple(float(s) for s in scores),
+                       weight)
     # A document filter may drop most of the nearest rows, so search all of them then.
     rows, scores = index.dense.search(vector, index.dense.size if allowed is not None else depth)
     if allowed is not None:

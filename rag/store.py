@@ -21,6 +21,7 @@ import json
 import logging
 import time
 from collections import Counter
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from .generations import (
     discard,
     new_folder,
     publish,
+    writer_lock,
 )
 from .ingest import Document
 
@@ -72,6 +74,15 @@ class Index:
     sentences: list[Sentence]
     sentence_vectors: np.ndarray
     generation: Path | None = None
+    # The PostgreSQL store's sentence search and the store version this index is of
+    # (rag/pg); the file index searches sentence vectors in memory.
+    sentence_search: Any = None
+    store_version: int | None = None
+
+    @property
+    def vectors_in_store(self) -> bool:
+        """True when the vectors stay in the database (read by row, not held)."""
+        return bool(getattr(self.embeddings, "in_store", False))
 
 
 def index_precision(index: Index) -> str:
@@ -122,23 +133,9 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
                 np.ascontiguousarray(sentence_vectors, dtype=np.float32))
         dense.save(tmp)
         bm25.save(tmp)
-        per_doc = Counter(c.doc_id for c in chunks)  # one pass, not one per document
         manifest = {
-            **settings,
-            "package_version": __version__,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "build_seconds": round(build_seconds, 3),
+            **describe(settings, documents, chunks, sentences, build_seconds),
             "dense_index": dense.kind,
-            "counts": {"documents": len(documents), "chunks": len(chunks),
-                       "sentences": len(sentences)},
-            "documents": {
-                d.doc_id: {
-                    "title": d.title, "source": d.source, "sha256": d.sha256,
-                    "encoding": d.encoding, "format": d.format, "pages": len(d.pages),
-                    "chunks": per_doc[d.doc_id],
-                }
-                for d in documents
-            },
             "files": {
                 str(p.relative_to(tmp)): _sha256(p)
                 for p in sorted(tmp.rglob("*")) if p.is_file()
@@ -158,6 +155,28 @@ def save_index(index_dir: Path, settings: dict[str, Any], documents: list[Docume
         raise
     return Index(index_dir, manifest, {d.doc_id: d for d in documents}, chunks,
                  embeddings, tokens, dense, bm25, sentences, sentence_vectors, generation)
+
+
+def describe(settings: dict[str, Any], documents: list[Document], chunks: list[Chunk],
+             sentences: list[Sentence], build_seconds: float) -> dict[str, Any]:
+    """The manifest every store keeps: settings, counts, and each document's facts."""
+    per_doc = Counter(c.doc_id for c in chunks)  # one pass, not one per document
+    return {
+        **settings,
+        "package_version": __version__,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "build_seconds": round(build_seconds, 3),
+        "counts": {"documents": len(documents), "chunks": len(chunks),
+                   "sentences": len(sentences)},
+        "documents": {
+            d.doc_id: {
+                "title": d.title, "source": d.source, "sha256": d.sha256,
+                "encoding": d.encoding, "format": d.format, "pages": len(d.pages),
+                "chunks": per_doc[d.doc_id],
+            }
+            for d in documents
+        },
+    }
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
@@ -286,3 +305,74 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# The two stores behind one set of calls: the file index at config.index_dir (the
+# default), or PostgreSQL when config.store is a postgresql:// URL (rag/pg).
+
+def in_database(config: Config) -> bool:
+    """True when the index lives in PostgreSQL (setting store)."""
+    return bool(config.store)
+
+
+def where(config: Config) -> str:
+    """The index's location as shown to users (a database URL without its password)."""
+    if in_database(config):
+        from .pg.store import shown_url
+
+        return shown_url(config.store)
+    return str(config.index_dir)
+
+
+def open_index(config: Config, expected: dict[str, Any]) -> Index:
+    """The current index, its settings checked against `expected`."""
+    if not in_database(config):
+        return load_index(config.index_dir, expected, config.hnsw_ef_search)
+    from .pg import store as pg
+
+    return pg.load(config.store, config,
+                   lambda manifest: check_settings(manifest, expected, Path(where(config))))
+
+
+def current_manifest(config: Config) -> dict[str, Any]:
+    """The manifest of the current index."""
+    if not in_database(config):
+        return read_manifest(config.index_dir)
+    from .pg import store as pg
+
+    return pg.read_manifest(config.store)
+
+
+def writing(config: Config) -> AbstractContextManager[None]:
+    """The writer lock: one process updates an index at a time."""
+    if not in_database(config):
+        return writer_lock(config.index_dir)
+    from .pg import store as pg
+
+    return pg.writer_lock(config.store)
+
+
+def write_index(config: Config, settings: dict[str, Any], documents: list[Document],
+                chunks: list[Chunk], embeddings: np.ndarray, tokens: list[list[str]],
+                sentences: list[Sentence], sentence_vectors: np.ndarray,
+                build_seconds: float, kept: frozenset[str] = frozenset()) -> None:
+    """Publish a complete index (the caller holds `writing(config)`). `kept` documents
+    are unchanged since the current index; the database keeps their rows."""
+    if not in_database(config):
+        save_index(config.index_dir, settings, documents, chunks, embeddings, tokens,
+                   sentences, sentence_vectors, config, build_seconds)
+        return
+    from .pg import store as pg
+
+    pg.save(config.store, describe(settings, documents, chunks, sentences, build_seconds),
+            documents, chunks, embeddings, tokens, sentences, sentence_vectors, config, kept)
+
+
+def newer_index(config: Config, index: Index) -> bool:
+    """True when a newer index than `index` has been published (a long-running reader,
+    such as the UI, then loads it)."""
+    if index.store_version is not None:
+        latest = index.dense.latest_version()
+        return latest is not None and latest != index.store_version
+    on_disk = current_dir(config.index_dir)
+    return on_disk is not None and on_disk != index.generation

@@ -23,7 +23,7 @@ from .errors import CorpusError
 from .indexing import IndexReport, Watch, build_index
 from .ingest import SUFFIXES, Document, corpus_files, make_doc_id, read_document
 from .ingest.ocr import page_reader
-from .store import read_manifest
+from .store import current_manifest
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def add_uploads(config: Config, files: Sequence[Path], indexed: Mapping[str, Doc
         for _, _, target, _ in placed:
             target.unlink(missing_ok=True)
         raise
-    counts = read_manifest(config.index_dir)["documents"]
+    counts = current_manifest(config)["documents"]
     skipped = {Path(s.path).name: s.reason for s in report.skipped}
     for name, doc_id, _, doc in placed:
         if doc_id not in counts:
