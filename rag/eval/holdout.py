@@ -18,6 +18,7 @@ from ..config import Config
 from ..errors import QueryError
 from ..indexing import build_index
 from ..ingest import read_corpus
+from ..store import in_database
 from .dataset import QAItem
 
 
@@ -64,8 +65,14 @@ def hold_out(config: Config, items: Sequence[QAItem], n: int, seed: int, work_di
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(doc.source, target)
     # Start from the full index: the build sees only removals and embeds nothing.
-    shutil.copytree(config.index_dir, index)
-    held = config.replace(corpus_dir=corpus, index_dir=index)
+    if in_database(config):
+        from ..pg.store import copy_to_schema
+
+        held = config.replace(corpus_dir=corpus, store=copy_to_schema(config.store,
+                                                                      "rag_holdout"))
+    else:
+        shutil.copytree(config.index_dir, index)
+        held = config.replace(corpus_dir=corpus, index_dir=index)
     build_index(held)
     questions = tuple(replace(q, id=f"{q.id}@holdout", doc=None, evidence=None, answers=(),
                               spans=(), qrels=(), type="holdout")

