@@ -59,6 +59,8 @@ def main() -> None:
     parser.add_argument("--base-index", type=Path, default=ROOT / "index",
                         help="an index folder whose real vectors the synthetic ones mix")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--bm25-sizes", default="",
+                        help="also BM25 in SQL against in-process BM25 at these sizes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -70,7 +72,16 @@ def main() -> None:
                     "load_average_start": [round(x, 2) for x in os.getloadavg()]},
         "server_settings": SERVER, "base_vectors": len(base), "base_index": str(args.base_index),
         "queries": len(queries), "sigma": SIGMA, "sizes": {}}
-    for size in (int(s) for s in args.sizes.split(",")):
+    if args.bm25_sizes:
+        tokens, terms = base_tokens(args.base_index), query_terms(args.queries)
+        results["bm25"] = {}
+        for size in (int(s) for s in args.bm25_sizes.split(",")):
+            with LocalServer(settings=SERVER) as server:
+                results["bm25"][str(size)] = bm25_phase(
+                    server, synthetic_tokens(tokens, size, args.seed), terms)
+            log.info("bm25 n=%d %s", size, results["bm25"][str(size)])
+            write(results, args.out)
+    for size in (int(s) for s in args.sizes.split(",") if s):
         vectors = synthetic_vectors(base, size, args.seed)
         with LocalServer(settings=SERVER) as server:
             results["sizes"][str(size)] = measure(server, vectors, queries)
@@ -109,6 +120,16 @@ def synthetic_vectors(base: np.ndarray, n: int, seed: int) -> np.ndarray:
         block += SIGMA * rng.standard_normal(block.shape, dtype=np.float32)
         block /= np.linalg.norm(block, axis=1, keepdims=True)
         out[lo:lo + m] = block
+    return out
+
+
+def synthetic_tokens(base: list[list[str]], n: int, seed: int) -> list[list[str]]:
+    """Each chunk's terms: a real chunk's, with half of a second one's mixed in."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for j, k in zip(rng.integers(len(base), size=n), rng.integers(len(base), size=n),
+                    strict=True):
+        out.append(base[j] + base[k][: len(base[k]) // 2])
     return out
 
 
@@ -161,13 +182,104 @@ def measure(server: LocalServer, vectors: np.ndarray, queries: np.ndarray) -> di
                       **summary(times)})
         log.info("n=%d ef=%d %s", n, ef, sweep[-1])
     chosen = next((s for s in sweep if s["recall_at_10"] >= 0.95), sweep[-1])
-    concurrent = many_clients(server.url, dim, ids, chosen["ef_search"], queries, truth)
+    concurrent = many_clients(server.url, dim, ids, chosen["ef_search"], queries, truth,
+                              vectors)
     sampler.stop()
     conn.close()
     return {"chunks": n, "copy_seconds": round(load_s, 1), "hnsw_build_seconds": round(hnsw_s, 1),
             "disk_mb": disk, "server_rss_peak_mb_build": build_peak,
             "server_rss_peak_mb": sampler.peak_mb, "exact_one_client": flat, "one_client": sweep,
             "chosen_ef_search": chosen["ef_search"], "eight_clients": concurrent}
+
+
+def base_tokens(index_dir: Path) -> list[list[str]]:
+    from rag.generations import current_dir
+
+    folder = current_dir(index_dir) or index_dir
+    with (folder / "bm25_tokens.jsonl").open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def query_terms(n: int) -> list[list[str]]:
+    from rag.bm25 import tokenize_korean
+    from rag.eval import load_qa
+
+    questions = [q.question for q in load_qa(ROOT / "eval" / "qa.jsonl") if q.lang == "ko"]
+    return [sorted(set(tokenize_korean(q))) for q in questions[:n]]
+
+
+# BM25 in SQL: postings (term, chunk, tf) and chunk lengths, scored as bm25s scores
+# (Lucene idf, k1 and b of the Config), so the two rankings can be compared.
+_BM25_SQL = """
+WITH q AS (SELECT unnest(%(terms)s::text[]) AS term),
+df AS (SELECT p.term, count(*) AS df FROM bm25_postings p JOIN q USING (term)
+       GROUP BY p.term)
+SELECT p.chunk, sum(ln(1 + (%(n)s - df.df + 0.5) / (df.df + 0.5)) * p.tf * (%(k1)s + 1)
+                    / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * l.len / %(avgdl)s))) AS score
+FROM bm25_postings p JOIN df USING (term) JOIN bm25_lengths l ON l.chunk = p.chunk
+GROUP BY p.chunk ORDER BY score DESC, p.chunk LIMIT 50
+"""
+
+
+def bm25_phase(server: LocalServer, tokens: list[list[str]], queries: list[list[str]]
+               ) -> dict[str, Any]:
+    """BM25 of `tokens` scored in SQL against the existing code (bm25s) fed the same
+    terms from the database: build time, memory, latency, agreement of the top 10."""
+    from collections import Counter
+
+    import psutil
+
+    from rag.bm25 import BM25Index
+
+    config = Config()
+    conn = connect(server.url)
+    t0 = time.perf_counter()
+    conn.execute("CREATE UNLOGGED TABLE bm25_postings (term text, chunk int, tf int)")
+    conn.execute("CREATE UNLOGGED TABLE bm25_lengths (chunk int PRIMARY KEY, len int)")
+    with conn.cursor().copy("COPY bm25_postings FROM STDIN") as cp:
+        for i, terms in enumerate(tokens):
+            for term, tf in Counter(terms).items():
+                cp.write_row((term, i, tf))
+    with conn.cursor().copy("COPY bm25_lengths FROM STDIN") as cp:
+        for i, terms in enumerate(tokens):
+            cp.write_row((i, max(len(terms), 1)))
+    conn.execute("CREATE INDEX ON bm25_postings (term)")
+    conn.execute("VACUUM ANALYZE bm25_postings")
+    conn.execute("VACUUM ANALYZE bm25_lengths")
+    sql_build = time.perf_counter() - t0
+    postings = conn.execute("SELECT count(*) FROM bm25_postings").fetchone()[0]
+    disk = conn.execute("SELECT pg_total_relation_size('bm25_postings') + "
+                        "pg_total_relation_size('bm25_lengths')").fetchone()[0]
+    avgdl = conn.execute("SELECT avg(len) FROM bm25_lengths").fetchone()[0]
+    process = psutil.Process()
+    rss0 = process.memory_info().rss
+    t0 = time.perf_counter()
+    # What a reader does with the terms column it loads (rag/pg/store.py load).
+    index = BM25Index.build(tokens, config.bm25_k1, config.bm25_b)
+    memory_build = time.perf_counter() - t0
+    rss1 = process.memory_info().rss
+    sql_times, mem_times, overlap = [], [], []
+    params = {"n": len(tokens), "k1": config.bm25_k1, "b": config.bm25_b,
+              "avgdl": float(avgdl)}
+    for terms in queries:
+        t0 = time.perf_counter()
+        rows = conn.execute(_BM25_SQL, {**params, "terms": terms}).fetchall()
+        sql_times.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        scores = index.scores(terms)
+        top = np.argsort(-scores, kind="stable")[:10]
+        mem_times.append((time.perf_counter() - t0) * 1000)
+        sql_top = {int(r[0]) for r in rows[:10]}
+        overlap.append(len(sql_top & {int(r) for r in top if scores[r] > 0})
+                       / max(1, min(10, int((scores > 0).sum()))))
+    conn.close()
+    return {"chunks": len(tokens), "postings": postings, "queries": len(queries),
+            "sql": {"build_seconds": round(sql_build, 1), "disk_mb": round(disk / 2**20, 1),
+                    **summary(sql_times)},
+            "in_process": {"build_seconds": round(memory_build, 1),
+                           "rss_growth_mb": round((rss1 - rss0) / 2**20, 1),
+                           **summary(mem_times)},
+            "top10_agreement": round(statistics.mean(overlap), 4)}
 
 
 def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> list[set[int]]:
@@ -189,29 +301,81 @@ def one_client(search: StoredSearch, queries: np.ndarray) -> tuple[list[float], 
     return times, found
 
 
+class CheckedSearch(StoredSearch):
+    """StoredSearch that counts rows outside the version it searches (there must be none)."""
+
+    foreign = 0
+
+    def rows_of(self, ids: np.ndarray) -> np.ndarray:
+        CheckedSearch.foreign += int((~np.isin(ids, self._ids)).sum())
+        return super().rows_of(ids)
+
+
 def many_clients(url: str, dim: int, ids: np.ndarray, ef: int, queries: np.ndarray,
-                 truth: list[set[int]]) -> dict[str, Any]:
+                 truth: list[set[int]], vectors: np.ndarray) -> dict[str, Any]:
+    """Eight clients at version 1 while a writer adds a 1,000-chunk report (version 2)
+    in one transaction: errors, and rows of version 2 in version 1's answers."""
     times: list[float] = []
     founds: list[list[set[int]]] = []
+    errors: list[str] = []
     lock = threading.Lock()
 
     def client() -> None:
-        search = StoredSearch(Connection(connect(url)), "rag_chunks", 1, dim, ids, "hnsw", ef)
-        t, f = one_client(search, queries)
+        try:
+            search = CheckedSearch(Connection(connect(url)), "rag_chunks", 1, dim, ids,
+                                   "hnsw", ef)
+            t, f = one_client(search, queries)
+        except Exception as exc:  # counted and reported: the goal is zero
+            with lock:
+                errors.append(repr(exc))
+            return
         with lock:
             times.extend(t)
             founds.append(f)
 
+    write: dict[str, Any] = {}
+
+    def writer() -> None:
+        time.sleep(1.0)
+        conn = connect(url)
+        from pgvector.psycopg import register_vector
+
+        register_vector(conn)
+        t0 = time.perf_counter()
+        with conn.transaction():
+            conn.execute("LOCK TABLE rag_index IN EXCLUSIVE MODE")
+            with conn.cursor().copy(
+                    "COPY rag_chunks (doc_id, added_in, ord, chunk_id, body, tokens, "
+                    "embedding) FROM STDIN WITH (FORMAT BINARY)") as cp:
+                cp.set_types(["text", "int8", "int4", "text", "jsonb", "text[]", "vector"])
+                # Near copies of existing rows: they compete for the nearest places.
+                for i in range(1000):
+                    cp.write_row(("added-report", 2, i, f"added-report#{i}", {}, [],
+                                  vectors[i * 7 % len(vectors)]))
+            conn.execute("UPDATE rag_index SET version = 2")
+        write["seconds"] = round(time.perf_counter() - t0, 2)
+        write["visible_at_version_2"] = conn.execute(
+            "SELECT count(*) FROM rag_chunks WHERE added_in <= 2 AND doc_id = 'added-report'"
+        ).fetchone()[0]
+        conn.close()
+
+    CheckedSearch.foreign = 0
     t0 = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for t in threads:
+    writing = threading.Thread(target=writer)
+    for t in [*threads, writing]:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    writing.join()
     return {"clients": CLIENTS, **summary(times),
             "queries_per_second": round(len(times) / wall, 1),
-            "recall_at_10": round(statistics.mean(recall(f, truth) for f in founds), 4)}
+            "recall_at_10": round(statistics.mean(recall(f, truth) for f in founds), 4)
+            if founds else None,
+            "errors": len(errors), "error_samples": errors[:3],
+            "rows_from_the_newer_version": CheckedSearch.foreign,
+            "write_during_search": write}
 
 
 def recall(found: list[set[int]], truth: list[set[int]]) -> float:

@@ -20,7 +20,7 @@ from rag.pg.schema import MIGRATIONS, migrate, schema_version
 from rag.pg.store import connect, shown_url, writer_lock
 from rag.retrieval import Retriever
 from rag.store import current_manifest, newer_index, open_index, where
-from tests.conftest import make_config, write_corpus
+from tests.conftest import ALPHA, make_config, write_corpus
 
 HEALTH = """지역 보건 의료 보고서
 
@@ -365,3 +365,61 @@ def test_cli_index_and_search_through_the_database(env, pg_url, capsys):
     finally:
         del os.environ["RAG_STORE"]
     assert '"doc_id": "finance"' in out
+
+
+def test_hnsw_once_the_collection_outgrows_exact_search(tmp_path, corpus_dir, pg_url):
+    files_config, db_config = _configs(tmp_path, pg_url)
+    build_index(files_config, embedder=HashEmbedder())
+    small = db_config.replace(flat_max_chunks=5)
+    build_index(small, embedder=HashEmbedder())
+    index = open_index(small, _expected(small))
+    assert index.manifest["dense_index"] == "hnsw" and index.dense.kind == "hnsw"
+    conn = connect(pg_url)
+    try:
+        names = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
+    finally:
+        conn.close()
+    assert {"rag_chunks_hnsw", "rag_sentences_hnsw"} <= names
+    # A graph this small is searched completely: the exact ranking.
+    for query in QUERIES:
+        assert _ids(small, query, "dense") == _ids(files_config, query, "dense")
+
+
+def test_a_pg_dump_backup_restores_the_same_index(tmp_path, corpus_dir, pg_server, pg_url):
+    from rag.pg.server import LocalServer
+
+    config = make_config(tmp_path).replace(store=pg_url)
+    build_index(config, embedder=HashEmbedder())
+    dump = tmp_path / "rag.dump"
+    subprocess.run([str(LocalServer.program("pg_dump")), "-Fc", "-f", str(dump), pg_url],
+                   check=True, capture_output=True)
+    restored_url = pg_url + "_restored"
+    conn = connect(pg_server.url)
+    try:
+        name = restored_url.rsplit("/", 1)[1]
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    subprocess.run([str(LocalServer.program("pg_restore")), "-d", restored_url, str(dump)],
+                   check=True, capture_output=True)
+    restored = config.replace(store=restored_url)
+    assert open_index(restored, _expected(restored)).chunks == open_index(
+        config, _expected(config)).chunks
+    for query in QUERIES:
+        assert _ids(restored, query) == _ids(config, query)
+    write_corpus(corpus_dir, {"health.txt": HEALTH})  # and it can be written on
+    assert build_index(restored, embedder=HashEmbedder()).added == ("health",)
+
+
+def test_a_copy_in_another_schema_is_written_apart(tmp_path, corpus_dir, pg_url):
+    from rag.pg.store import copy_to_schema
+
+    config = make_config(tmp_path).replace(store=pg_url)
+    build_index(config, embedder=HashEmbedder())
+    copy = config.replace(store=copy_to_schema(pg_url, "held_out"),
+                          corpus_dir=write_corpus(tmp_path / "held", {"alpha.txt": ALPHA}))
+    report = build_index(copy, embedder=HashEmbedder())
+    assert report.removed == ("beta",) and report.embedded_chunks == 0
+    assert set(open_index(copy, _expected(copy)).documents) == {"alpha"}
+    assert set(open_index(config, _expected(config)).documents) == {"alpha", "beta"}

@@ -67,6 +67,11 @@ class LocalServer:
         if self._owned if remove is None else remove:
             shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
+    @staticmethod
+    def program(name: str) -> Path:
+        """One of the wheel's PostgreSQL programs (pg_dump, pg_restore, psql, …)."""
+        return _bin_dir() / name
+
     def log_text(self) -> str:
         path = self.data_dir.parent / "server.log"
         return path.read_text(errors="replace") if path.exists() else ""
