@@ -40,7 +40,7 @@ from rag.config import Config  # noqa: E402
 from rag.pg.schema import migrate  # noqa: E402
 from rag.pg.search import Connection, StoredSearch  # noqa: E402
 from rag.pg.server import LocalServer  # noqa: E402
-from rag.pg.store import connect  # noqa: E402
+from rag.pg.store import HNSW_EF_CONSTRUCTION, connect  # noqa: E402
 
 log = logging.getLogger("bench.pg_scale")
 SIGMA = 0.00946
@@ -164,7 +164,7 @@ def measure(server: LocalServer, vectors: np.ndarray, queries: np.ndarray) -> di
     t0 = time.perf_counter()
     conn.execute(f"CREATE INDEX rag_chunks_hnsw ON rag_chunks USING hnsw "
                  f"((embedding::vector({dim})) vector_cosine_ops) "
-                 f"WITH (m = {Config().hnsw_m // 2}, ef_construction = 128)")
+                 f"WITH (m = {Config().hnsw_m}, ef_construction = {HNSW_EF_CONSTRUCTION})")
     hnsw_s = time.perf_counter() - t0
     build_peak = sampler.peak_mb
     disk = {name: round(conn.execute(f"SELECT pg_total_relation_size('{name}')"
