@@ -40,7 +40,7 @@ from rag.ingest import SUFFIXES
 from rag.ingest.page_image import page_jpeg
 from rag.llm import llm_available
 from rag.retrieval import Retriever
-from rag.store import Index, newer_index
+from rag.store import Index, newer_index, where
 from rag.uploads import UploadResult, add_uploads, stage_uploads
 
 DEFAULT_HOST = "127.0.0.1"
@@ -553,7 +553,7 @@ def build_ui(app: ReportApp) -> gr.Blocks:
 
 def prepare_index(config: Config) -> None:
     """Build or update the index before serving, with a progress bar on the console."""
-    print(f"rag: checking the index {config.index_dir} against {config.corpus_dir} …",
+    print(f"rag: checking the index {where(config)} against {config.corpus_dir} …",
           file=sys.stderr)
     report = build_index(config, progress=True)
     if report.up_to_date:

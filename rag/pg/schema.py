@@ -72,6 +72,12 @@ CREATE TABLE IF NOT EXISTS rag_migrations (
 _MIGRATION_LOCK = 7_424_610_001
 
 
+def live(alias: str = "") -> str:
+    """The SQL condition that a row (of table `alias`) belongs to version %(v)s."""
+    t = f"{alias}." if alias else ""
+    return f"{t}added_in <= %(v)s AND ({t}removed_in IS NULL OR {t}removed_in > %(v)s)"
+
+
 def schema_version(conn: Any) -> int:
     """The newest migration applied to the database of `conn` (0 for a bare database)."""
     row = conn.execute(

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-_LIVE = "added_in <= %(v)s AND (removed_in IS NULL OR removed_in > %(v)s)"
+from .schema import live
+
 # Vectors read for answers and citations, kept by row (a question reads a few hundred).
 _CACHE_ROWS = 50_000
 # pgvector's upper bound for hnsw.ef_search.
@@ -88,7 +89,7 @@ class StoredSearch:
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         expr = f"embedding::vector({self._dim}) <=> %(q)s::vector({self._dim})"
-        where = _LIVE
+        where = live()
         params: dict[str, Any] = {"q": _literal(query), "v": self._version, "k": k}
         if allowed is not None:
             where += " AND id = ANY(%(ids)s)"

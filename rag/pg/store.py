@@ -30,7 +30,7 @@ from ..errors import (
     StoreError,
 )
 from ..ingest import Document
-from .schema import MIGRATIONS, migrate, schema_version
+from .schema import MIGRATIONS, live, migrate, schema_version
 from .search import Connection, StoredSearch, StoredVectors
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 # removed them (it reloads at its next question, see Retriever.refresh).
 _KEEP_REMOVED = "15 minutes"
 _WRITER_LOCK = 742_461_002  # with the schema's hash: pg_try_advisory_lock(int4, int4)
-_LIVE = "{t}.added_in <= %(v)s AND ({t}.removed_in IS NULL OR {t}.removed_in > %(v)s)"
 _REBUILD = "rebuild it with: rag index --rebuild"
 # As the file index builds its graph (rag/dense.py): at 1M chunks m = 16 and 128 reached
 # recall@10 0.91 only (bench/pg_scale.py).
@@ -268,10 +267,10 @@ def load(url: str, config: Config, check: Any) -> Any:
             check(manifest)
             params = {"v": version}
             documents = [Document(**row[0]) for row in conn.execute(
-                f"SELECT body FROM rag_documents d WHERE {_LIVE.format(t='d')} "
+                f"SELECT body FROM rag_documents d WHERE {live('d')} "
                 "ORDER BY position", params)]
             order = ("JOIN rag_documents d ON d.doc_id = x.doc_id AND "
-                     f"{_LIVE.format(t='d')} WHERE {_LIVE.format(t='x')} "
+                     f"{live('d')} WHERE {live('x')} "
                      "ORDER BY d.position, x.ord")
             chunk_rows = conn.execute(
                 f"SELECT x.id, x.body, x.tokens FROM rag_chunks x {order}", params).fetchall()
