@@ -14,6 +14,7 @@ import argparse
 import base64
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -123,6 +124,26 @@ CSS = """
 .draft { border-left: 3px solid #93c5fd; padding-left: 8px; margin-bottom: 8px; }
 .draft-label { font-size: .75rem; color: var(--body-text-color-subdued); }
 .meta { font-size: .75rem; color: var(--body-text-color-subdued); margin-top: 6px; }
+.unsure { font-size: .82rem; color: #92400e; background: #fef3c7; border-radius: 6px;
+  padding: 4px 8px; margin-bottom: 6px; }
+.dark .unsure { color: #fde68a; background: #78350f; }
+.chips { display: flex; flex-wrap: wrap; gap: 6px; margin: 2px 0; }
+.chip { font-size: .75rem; border: 1px solid var(--border-color-primary); border-radius: 999px;
+  padding: 1px 9px; color: var(--body-text-color-subdued); white-space: nowrap;
+  max-width: 100%; overflow: hidden; text-overflow: ellipsis; }
+.side-title { font-size: 1rem; font-weight: 600; margin: .2rem 0; }
+#sources-panel details.others { margin-top: 6px; }
+#sources-panel details.others > summary { cursor: pointer; font-size: .85rem;
+  color: var(--body-text-color-subdued); }
+.source a.back { display: none; font-size: .8rem; margin-top: 6px; }
+/* Phone width: the sources lie below the chat, so a card leads back to its answer, and
+   the chat is short enough for the question box to stay in view. */
+@media (max-width: 820px) {
+  .source a.back { display: inline-block; }
+  #chat { height: 52vh !important; min-height: 260px; }
+  #sources-col { position: static; }
+  #sources-panel { max-height: none; overflow-y: visible; }
+}
 """
 
 # Clicking a marker [n] opens its turn's sources, scrolls its card into view and outlines it.
@@ -150,13 +171,39 @@ HEAD = """
     }
     return true;
   }
+  let lastMarker = null;
   document.addEventListener("click", (event) => {
-    const link = event.target.closest ? event.target.closest("a.cite") : null;
+    if (!event.target.closest) return;
+    const back = event.target.closest(".source a.back");
+    if (back) {
+      // Back to the marker that brought the card up (or to the chat's end).
+      event.preventDefault();
+      const to = lastMarker && document.contains(lastMarker) ? lastMarker :
+        document.getElementById("chat");
+      if (to) to.scrollIntoView({behavior: "smooth", block: "center"});
+      return;
+    }
+    const link = event.target.closest("a.cite");
     if (!link) return;
     event.preventDefault();
     event.stopPropagation();
+    lastMarker = link;
     show(link.dataset.target || (link.getAttribute("href") || "").replace(/^#/, ""));
   }, true);
+  // At phone width the options start closed: open, the sidebar covers the whole screen.
+  const narrow = () => window.matchMedia("(max-width: 820px)").matches;
+  let tries = 0;
+  const closeSidebar = setInterval(() => {
+    const side = document.querySelector(".sidebar");
+    tries += 1;
+    if (!narrow() || tries > 100) { clearInterval(closeSidebar); return; }
+    if (!side) return;
+    clearInterval(closeSidebar);
+    if (side.classList.contains("open")) {
+      const toggle = side.querySelector("button.toggle-button, .toggle-button");
+      if (toggle) toggle.click();
+    }
+  }, 100);
 })();
 </script>
 """
@@ -187,6 +234,8 @@ class ReportApp:
         # would make a question wait for a batch of passages (and tokenizers are not safe
         # to share between threads).
         self._upload_embedder: Embedder | None = None
+        # Browser session → the flag its Stop button sets for the answer being written.
+        self._stops: dict[str, threading.Event] = {}
         self.llm_ok, self.llm_reason = llm_available(config)
         # New words are glossed for English questions after the index is served, never
         # before: the lexicon grows while questions are answered.
@@ -259,6 +308,11 @@ class ReportApp:
             previews[c.marker] = "data:image/jpeg;base64," + base64.b64encode(image).decode()
         return previews
 
+    def titles(self, doc_ids: list[str] | None) -> list[str]:
+        """The titles of the reports `doc_ids` (their ids where untitled or unknown)."""
+        documents = self.base.index.documents
+        return [(documents[d].title if d in documents else "") or d for d in doc_ids or ()]
+
     def doc_choices(self) -> list[tuple[str, str]]:
         return [(f"{title} ({doc_id})", doc_id) for doc_id, title, _ in self.documents()]
 
@@ -294,9 +348,24 @@ class ReportApp:
 
     # --- the chat ----------------------------------------------------------------------
 
+    def stop(self, request: gr.Request | None = None) -> None:
+        """Stop the answer this browser session is being written (respond ends it at its
+        next event, keeping what is shown)."""
+        with self._lock:
+            flag = self._stops.get(_session(request))
+        if flag is not None:
+            flag.set()
+
     def respond(self, message: str, chat: list[dict[str, Any]], turns: list[dict[str, Any]],
-                mode: str, k: float, doc_ids: list[str] | None, robust: bool):
-        """Stream one chat turn: (chat, sources panel, turns) after each event."""
+                mode: str, k: float, doc_ids: list[str] | None, robust: bool,
+                request: gr.Request | None = None):
+        """Stream one chat turn: (chat, sources panel, turns) after each event.
+
+        Stop (`stop`) is a flag read between events, not a cancelled task: the turn then
+        ends here, marked stopped and recorded, and no late event can overwrite it."""
+        stopping = threading.Event()
+        with self._lock:
+            self._stops[_session(request)] = stopping
         message = (message or "").strip()
         chat, turns = list(chat or []), list(turns or [])
         if not message:
@@ -305,6 +374,7 @@ class ReportApp:
             return
         number = turns[-1]["turn"] + 1 if turns else 1
         previous = next((t["resolved"] for t in reversed(turns) if t["ok"]), None)
+        reports = self.titles(doc_ids)
         resolution = resolve_followup(message, previous)
         question = resolution.question
         # One Retriever, one index, for the whole turn.
@@ -315,28 +385,43 @@ class ReportApp:
         chat.append(_assistant(self._message(
             render.streaming_html("", "근거를 찾는 중 · searching…"), resolution)))
         pending = {"turn": number, "question": question, "resolved": question, "ok": False,
+                   "asked": message, "answer": None,
                    "html": render.turn_sources(number, question, None, lengths)}
         yield list(chat), _panel([*turns, pending]), turns
         started = time.perf_counter()
         text = draft = ""
+        hits: list[dict[str, Any]] = []
+        events = stream_answer(retriever, question, mode, int(k), doc_ids or None)
         try:
-            for event in stream_answer(retriever, question, mode, int(k), doc_ids or None):
+            for event in events:
+                if stopping.is_set():
+                    events.close()  # the model stops generating
+                    last = str(chat[-1]["content"])
+                    chat[-1] = _assistant(
+                        last.replace('<span class="cursor">▍</span>', "")
+                        .replace("answer streaming", "answer stopped")
+                        + '<div class="note">⏹ 중지됨 · stopped</div>')
+                    pending["html"] = render.turn_sources(number, question, None, lengths, hits)
+                    turns = [*turns, pending]
+                    yield list(chat), _panel(turns), turns
+                    return
                 if isinstance(event, Retrieved):
-                    pending["html"] = render.turn_sources(
-                        number, question, None, lengths, [h.to_dict() for h in event.hits])
+                    hits = [h.to_dict() for h in event.hits]
+                    pending["html"] = render.turn_sources(number, question, None, lengths, hits)
                     note = "답변 작성 중 · writing…" if mode == "llm" else "답변 작성 중 · …"
                     chat[-1] = _assistant(self._message(render.streaming_html("", note),
                                                                   resolution))
                     yield list(chat), _panel([*turns, pending]), turns
                 elif isinstance(event, Draft):
                     # Cited text at once; the model's answer streams in below it.
-                    draft = render.answer_html(event.answer.answer,
-                                               [c.marker for c in event.answer.citations],
-                                               number)
+                    cited = event.answer.to_dict()
+                    draft = _unsure(cited) + render.answer_html(
+                        event.answer.answer, [c.marker for c in event.answer.citations],
+                        number, render.quotes_of(cited["citations"]))
                     chat[-1] = _assistant(self._message(render.draft_html(draft, ""),
                                                         resolution))
-                    pending["html"] = render.turn_sources(number, question,
-                                                          event.answer.to_dict(), lengths)
+                    pending["html"] = render.turn_sources(number, question, cited, lengths,
+                                                          hits)
                     yield list(chat), _panel([*turns, pending]), turns
                 elif isinstance(event, Token) and mode == "llm":
                     text += event.text
@@ -347,9 +432,12 @@ class ReportApp:
                 elif isinstance(event, Done):
                     answer = event.answer
                     data = answer.to_dict()
-                    body = render.answer_html(answer.answer,
-                                              [c.marker for c in answer.citations], number)
+                    body = _unsure(data) + render.answer_html(
+                        answer.answer, [c.marker for c in answer.citations], number,
+                        render.quotes_of(data["citations"]))
                     notes = list(answer.flags)
+                    if answer.abstained and reports:
+                        notes.append(render.filter_note(reports))
                     if answer.draft is not None and answer.final != "llm":
                         notes.insert(0, "LLM 답변이 근거 확인을 통과하지 못해 인용 답변을 "
                                         "유지합니다 · the LLM's answer failed its checks, so "
@@ -361,8 +449,8 @@ class ReportApp:
                                               time.perf_counter() - started,
                                               answer.confidence)
                     chat[-1] = _assistant(self._message(body, resolution, notes, meta))
-                    pending.update(ok=True, html=render.turn_sources(
-                        number, question, data, lengths,
+                    pending.update(ok=True, answer=_kept(data), html=render.turn_sources(
+                        number, question, data, lengths, hits,
                         previews=self.page_previews(answer.citations, index)))
                     turns = [*turns, pending]
                     yield list(chat), _panel(turns), turns
@@ -373,9 +461,11 @@ class ReportApp:
                 note = f"LLM 답변 실패 · the LLM failed: {exc}; the quoted answer stays."
                 chat[-1] = _assistant(self._message(draft, resolution, [note]))
                 pending["ok"] = True
-                turns = [*turns, pending]
             else:
                 chat[-1] = _assistant(render.error_html(str(exc)))
+                pending["html"] = render.turn_sources(number, question, None, lengths, hits)
+            # Recorded either way: each question of the chat is a turn (Regenerate, Stop).
+            turns = [*turns, pending]
             yield list(chat), _panel(turns), turns
 
     @staticmethod
@@ -443,6 +533,22 @@ def robust_config(config: Config, robust: bool) -> Config:
                           lexicon="off")
 
 
+def _session(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or ""
+
+
+def _unsure(answer: dict[str, Any]) -> str:
+    return render.unsure_html(answer["unsure"]) if answer.get("unsure") else ""
+
+
+def _kept(answer: dict[str, Any]) -> dict[str, Any]:
+    """What a turn keeps of its answer (for export and across a reload): no search
+    diagnostics, no timings, no draft."""
+    return {k: answer[k] for k in ("question", "answer", "final", "abstained", "confidence",
+                                   "unsure", "mode", "language", "citations", "closest",
+                                   "flags")}
+
+
 def _assistant(content: str) -> dict[str, str]:
     return {"role": "assistant", "content": content}
 
@@ -458,8 +564,10 @@ def build_ui(app: ReportApp) -> gr.Blocks:
     with gr.Blocks(title="Korean report Q&A", analytics_enabled=False, fill_width=True) as demo:
         turns = gr.State([])
         asked = gr.State("")
+        # The conversation kept in the browser's storage: it survives a reload.
+        saved = gr.BrowserState({"chat": [], "turns": []}, storage_key="rag-conversation")
         with gr.Sidebar(open=True, width=290, elem_id="controls"):
-            gr.Markdown("#### 설정 · Options")
+            gr.HTML('<h4 class="side-title">설정 · Options</h4>')
             mode = gr.Radio([("추출 · extractive", "extractive"), ("로컬 LLM · local LLM", "llm")],
                             value="extractive", label="답변 방식 · answer mode",
                             interactive=app.llm_ok, info=llm_hint, elem_id="mode")
@@ -471,7 +579,7 @@ def build_ui(app: ReportApp) -> gr.Blocks:
             robust = gr.Checkbox(True, label="언어 보정 검색 · language-robust retrieval",
                                  info="영어 질문: 용어집·어휘집·번역 · English questions: "
                                       "glossary, lexicon, translation", elem_id="robust")
-            gr.Markdown("#### 보고서 추가 · Add reports")
+            gr.HTML('<h4 class="side-title">보고서 추가 · Add reports</h4>')
             upload = gr.File(label="PDF · HWP · HWPX · DOCX · HTML · TXT · MD",
                              file_types=list(SUFFIXES), file_count="multiple",
                              elem_id="upload")
@@ -496,22 +604,81 @@ def build_ui(app: ReportApp) -> gr.Blocks:
                                      max_lines=4, autofocus=True, container=False)
                     send = gr.Button("묻기", variant="primary", scale=1, min_width=70,
                                      elem_id="ask")
-                    clear = gr.Button("새 대화", scale=1, min_width=80, elem_id="new-chat")
+                    stop = gr.Button(_STOP, variant="stop", scale=1, min_width=70,
+                                     visible=False, elem_id="stop")
+                chips = gr.HTML(render.settings_chips("extractive", app.config.answer_passages,
+                                                      [], True), elem_id="chips")
+                with gr.Row(equal_height=True):
+                    regenerate = gr.Button("↻ 다시 답하기 · Regenerate", size="sm",
+                                           visible=False, elem_id="regenerate")
+                    export = gr.DownloadButton("⤓ Markdown으로 내보내기 · export", size="sm",
+                                               visible=False, elem_id="export")
+                    clear = gr.Button("새 대화 · New conversation", size="sm",
+                                      elem_id="new-chat")
                 examples = gr.Examples(EXAMPLES, inputs=[box], label="예시 질문 · examples",
                                        api_visibility="private")
             with gr.Column(scale=5, min_width=340, elem_id="sources-col"):
                 gr.HTML('<p class="panel-title">출처 · Sources</p>')
                 sources = gr.HTML(render.sources_panel([]), elem_id="sources-panel")
 
-        # The box empties at once; the question travels on in `asked`.
+        def busy():
+            # While an answer is written the box and 묻기 wait (a question sent now would be
+            # lost); Stop is there instead.
+            return (gr.update(interactive=False), gr.update(visible=False),
+                    gr.update(visible=True, value=_STOP, interactive=True),
+                    gr.update(visible=False))
+
+        def idle(turns_now: list[dict[str, Any]]):
+            return (gr.update(interactive=True), gr.update(visible=True),
+                    gr.update(visible=False), gr.update(visible=bool(turns_now)),
+                    _export(turns_now))
+
+        controls = [box, send, stop, regenerate]
         inputs = [asked, chat, turns, mode, k, docs, robust]
         outputs = [chat, sources, turns]
+        answering = []
+        # The box empties at once; the question travels on in `asked`.
         for trigger in (box.submit, send.click, examples.load_input_event.then):
-            trigger(lambda q: ("", q), box, [box, asked], queue=False,
-                    api_visibility="private").then(
-                app.respond, inputs, outputs, api_visibility="private", concurrency_id=_QUEUE)
-        clear.click(lambda: ([], [], render.sources_panel([])), None, [chat, turns, sources],
-                    api_visibility="private")
+            answering.append(trigger(
+                _take_question, box, [box, asked, send, stop, regenerate], queue=False,
+                api_visibility="private", js=_SCROLL_TO_NEWEST).then(
+                app.respond, inputs, outputs, api_visibility="private",
+                concurrency_id=_QUEUE))
+        regenerated = regenerate.click(
+            _drop_last, [chat, turns], [asked, chat, turns, sources], queue=False,
+            api_visibility="private").then(busy, None, controls, queue=False).then(
+            app.respond, inputs, outputs, api_visibility="private", concurrency_id=_QUEUE)
+        answering.append(regenerated)
+        for event in answering:
+            event.then(idle, turns, [*controls, export], queue=False,
+                       api_visibility="private").then(
+                _save, [chat, turns], saved, queue=False, api_visibility="private")
+        stop.click(app.stop, None, None, queue=False, api_visibility="private").then(
+            lambda: gr.update(value="중지하는 중 · stopping…", interactive=False), None, stop,
+            queue=False, api_visibility="private")
+
+        # One way to start over, whichever button: chat, sources, follow-up context and the
+        # kept copy all go.
+        def new_conversation():
+            return ([], [], render.sources_panel([]), {"chat": [], "turns": []},
+                    gr.update(visible=False), gr.update(visible=False, value=None))
+
+        for trigger in (clear.click, chat.clear):
+            trigger(new_conversation, None, [chat, turns, sources, saved, regenerate, export],
+                    queue=False, api_visibility="private")
+
+        def restore(kept: dict[str, Any] | None):
+            kept = kept or {}
+            chat_kept, turns_kept = list(kept.get("chat") or []), list(kept.get("turns") or [])
+            return (chat_kept, turns_kept, _panel(turns_kept),
+                    gr.update(visible=bool(turns_kept)), _export(turns_kept))
+
+        demo.load(restore, saved, [chat, turns, sources, regenerate, export], queue=False,
+                  api_visibility="private")
+        for control in (mode, k, docs, robust):
+            control.change(lambda m, n, d, r: render.settings_chips(
+                m, int(n), app.titles(d), r), [mode, k, docs, robust], chips, queue=False,
+                api_visibility="private")
 
         def on_upload(paths: list[str] | None):
             # Every yield: status, report filter, header, file box, cancel button.
@@ -534,7 +701,8 @@ def build_ui(app: ReportApp) -> gr.Blocks:
                 return
             results = status.result
             added = sum(r.status == "indexed" for r in results)
-            message = f"{added} of {len(results)} file(s) added"
+            message = (f"{len(results)}개 중 {added}개 추가 · {added} of {len(results)} "
+                       "file(s) added")
             (gr.Info if added == len(results) else gr.Warning)(message)
             yield (render.upload_results(results), gr.update(choices=app.doc_choices()),
                    app.header(), None, gr.update(visible=False))
@@ -549,6 +717,56 @@ def build_ui(app: ReportApp) -> gr.Blocks:
         gr.api(app.ask, api_name="ask", concurrency_id=_QUEUE)
         gr.api(app.search, api_name="search", concurrency_id=_QUEUE)
     return demo
+
+
+# Before a question is sent, the chat scrolls to its end: the new answer lands in view
+# even when the reader had scrolled up (the chat only follows answers from its end).
+_SCROLL_TO_NEWEST = """(q) => {
+  document.querySelectorAll('#chat *').forEach((e) => {
+    if (e.scrollHeight > e.clientHeight + 4) e.scrollTop = e.scrollHeight; });
+  return q; }"""
+
+
+_STOP = "중지 · Stop"
+
+
+def _take_question(question: str):
+    """The box empties and waits; the question travels on in `asked`."""
+    if not (question or "").strip():
+        return "", question, gr.update(), gr.update(), gr.update()
+    return (gr.update(value="", interactive=False), question, gr.update(visible=False),
+            gr.update(visible=True, value=_STOP, interactive=True), gr.update(visible=False))
+
+
+def _drop_last(chat: list[dict[str, Any]], turns: list[dict[str, Any]]):
+    """Regenerate: the last turn leaves chat and sources, its question is asked again."""
+    turns = list(turns or [])
+    if not turns:
+        return "", chat, turns, _panel(turns)
+    last = turns.pop()
+    return last.get("asked") or last["question"], list(chat or [])[:-2], turns, _panel(turns)
+
+
+def _save(chat: list[dict[str, Any]], turns: list[dict[str, Any]]) -> dict[str, Any]:
+    """The conversation as the browser keeps it: page pictures stay out (they are large
+    and remade from the report)."""
+    kept = [{**t, "html": _PAGE_VIEW.sub("", t["html"])} for t in turns or []]
+    return {"chat": list(chat or []), "turns": kept}
+
+
+_PAGE_VIEW = re.compile(r'<details class="page-view">.*?</details>', re.DOTALL)
+
+
+def _export(turns: list[dict[str, Any]]):
+    """The download button with the conversation as a Markdown file, or hidden."""
+    answered = [t for t in turns or [] if t.get("answer")]
+    if not answered:
+        return gr.update(visible=False, value=None)
+    folder = Path(tempfile.gettempdir()) / "rag-exports"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
+    path.write_text(render.conversation_markdown(answered), encoding="utf-8")
+    return gr.update(visible=True, value=str(path))
 
 
 def prepare_index(config: Config) -> None:

@@ -23,7 +23,7 @@ from .answer_kind import asked_slot, focus_of, kind_of, states
 from .bm25 import morphemes, tokenize_korean, tokenize_korean_many
 from .chunking import in_references
 from .errors import ModelUnavailableError, QueryError
-from .footnotes import NoteLink
+from .footnotes import NoteLink, without_marks
 from .language import reply_language
 from .markers import as_report_text
 from .names import Passage, Places, missing_names, names_of
@@ -103,6 +103,10 @@ class Answer:
     # when it failed the citation checks and the extractive answer stayed final.
     draft: Answer | None = None
     rejected: str = ""
+    # Why the answer may not answer the question although it quotes passages (empty when
+    # nothing speaks against it): an English question searched with nothing that links its
+    # words to the reports' Korean ones (unsure_reason).
+    unsure: str = ""
 
     @property
     def final(self) -> str:
@@ -119,6 +123,7 @@ class Answer:
             "final": self.final,
             "abstained": self.abstained,
             "confidence": self.confidence,
+            "unsure": self.unsure,
             "mode": self.mode,
             "language": self.language,
             "citations": [c.to_dict() for c in self.citations],
@@ -236,7 +241,8 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
         t0 = time.perf_counter()
         draft = extractive_answer(retriever, result, scored, evidence, language)
         timings["draft"] = _ms(t0)
-        draft = replace(draft, timings=dict(timings), confidence=confidence)
+        draft = replace(draft, timings=dict(timings), confidence=confidence,
+                        unsure=unsure_reason(result))
         yield Draft(draft)
         answer = yield from generate_answer(retriever, result, scored, evidence, language,
                                             generator, timings, draft)
@@ -249,7 +255,8 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
         timings["answer"] = _ms(t0)
         answer = replace(answer, timings=timings)
         yield Token(answer.answer)
-    yield Done(replace(answer, confidence=confidence))
+    unsure = "" if answer.abstained else unsure_reason(result)
+    yield Done(replace(answer, confidence=confidence, unsure=unsure))
 
 
 @dataclass(frozen=True)
@@ -464,12 +471,15 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
     citations: list[Citation] = []
     by_chunk: dict[str, int] = {}
     parts = []
+    footnotes = retriever.footnotes
     for s in chosen:
         marker = by_chunk.get(s.hit.chunk_id)
         if marker is None:
             marker = by_chunk[s.hit.chunk_id] = len(citations) + 1
             citations.append(make_citation(marker, s.hit, s.start, s.end))
-        parts.append(f"{clean_sentence(s.text)} [{marker}]")
+        # The report's footnote marks leave the claim; its card shows the note.
+        notes = [n for n, _, _ in footnotes.get(s.hit.doc_id, ())]
+        parts.append(f"{clean_sentence(without_marks(s.text, s.start, notes))} [{marker}]")
     return Answer(result.query, " ".join(parts), tuple(citations), False, "extractive",
                   language, search=_search_info(result, evidence))
 
@@ -487,6 +497,30 @@ def abstain(result: SearchResult, language: str, mode: str, evidence: Evidence) 
                   "names",)
     return Answer(result.query, NOT_FOUND[language], (), True, mode, language,
                   closest=result.hits[:3], flags=flags, search=_search_info(result, evidence))
+
+
+# Searches that carry an English question's words over to the reports' Korean ones.
+_BRIDGES = ("lexicon", "translation")
+
+
+def unsure_reason(result: SearchResult) -> str:
+    """Why an answer quoting these passages may still not answer: "" unless the question
+    is English and was searched by its English words alone (no lexicon glosses and no
+    translation reached BM25 or the embeddings: the local LLM that makes both is not
+    installed, or glossing has not reached the question's words yet).
+
+    Then BM25 matches only the few Latin-script lines of a Korean report (names, source
+    titles), and the quoted sentence is often not the answer (own set, English, no LLM:
+    37% of quoted answers wrong, with evidence scores no different from the right ones'),
+    so the answer says so instead of passing for a sure one.
+    """
+    if result.language != "en":
+        return ""
+    if any(v["kind"] in _BRIDGES and v.get("retrievers") for v in result.variants):
+        return ""
+    return ("an English question searched by its English words alone (no translation or "
+            "English lexicon without the local LLM), so this quote may not answer it: check "
+            "it, or ask in Korean")
 
 
 def confidence_of(evidence: Evidence, language: str, config: Any) -> float | None:

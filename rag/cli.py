@@ -286,6 +286,8 @@ def _note_lines(notes: Sequence[NoteLink]) -> list[str]:
 
 
 def _print_answer(answer: Any) -> None:
+    if answer.unsure:
+        print(f"unsure: {answer.unsure}.")
     print(answer.answer)
     if answer.abstained and answer.closest:
         print("\nclosest passages:")

@@ -91,6 +91,10 @@ class Config:
     # English words cannot match Korean text.
     glossary: bool = True
     english_bm25_weight: float = 0.5
+    # Passages of a reference list (rag.references) count this much of their score unless
+    # the question asks about the sources: an English bibliography line outranks the
+    # Korean sentence that answers an English question (docs/tuning.md).
+    reference_weight: float = 0.5
     # Translate English questions into Korean with the LLM and search with both:
     # "auto" does it where an LLM is installed or configured.
     translate: str = "auto"
@@ -203,6 +207,7 @@ class Config:
         )
         _check(self.sentence_weight >= 0, "sentence_weight", "must be non-negative")
         _check(self.english_bm25_weight >= 0, "english_bm25_weight", "must be non-negative")
+        _check(0 <= self.reference_weight <= 1, "reference_weight", "must be between 0 and 1")
         _check(self.translate in ("auto", "on", "off"), "translate", "must be auto, on or off")
         _check(self.lexicon in ("auto", "on", "off"), "lexicon", "must be auto, on or off")
         _check(self.ocr in ("auto", "on", "off"), "ocr", "must be auto, on or off")

@@ -70,6 +70,23 @@ class NoteLink:
     text: str
 
 
+def without_marks(text: str, start: int, notes: list[Footnote]) -> str:
+    """``text`` (which starts at offset `start` of its document) without the marks of the
+    document's `notes` that lie in it: "확장했다.8)" quoted as a claim reads "확장했다."
+    (the note itself is shown beside the passage)."""
+    cuts = sorted((n.mark - start, n.mark - start + len(f"{n.number})")) for n in notes
+                  if start <= n.mark and n.mark - start + len(f"{n.number})") <= len(text)
+                  and text[n.mark - start:].startswith(f"{n.number})"))
+    if not cuts:
+        return text
+    out, pos = [], 0
+    for cut_start, cut_end in cuts:
+        out.append(text[pos:cut_start])
+        pos = cut_end
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def citing_span(text: str, note: Footnote, sentences: list[Sentence]) -> tuple[int, int]:
     """The sentence that carries the note's mark; the mark's line where no sentence does."""
     for sentence in sentences:

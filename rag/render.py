@@ -103,13 +103,16 @@ def position_label(start: int, end: int, doc_length: int | None) -> str:
     return f"chars {start}–{end} of {doc_length:,} ({round(100 * start / doc_length)}%)"
 
 
-def answer_html(text: str, markers: Iterable[int], turn: int) -> str:
-    """The answer escaped, each known marker [n] a link to its passage card.
+def answer_html(text: str, markers: Iterable[int], turn: int,
+                quotes: Mapping[int, str] | None = None) -> str:
+    """The answer escaped, each known marker [n] a link to its passage card; `quotes`
+    (marker → the cited sentence) become the marker's hover preview.
 
     Markers that name no citation stay as text. The result is one line of HTML (line
     breaks become <br>), so a Markdown renderer passes it through as one HTML block.
     """
     known = set(markers)
+    quotes = quotes or {}
     out: list[str] = []
     pos = 0
     for match in MARKER.finditer(text):
@@ -117,7 +120,7 @@ def answer_html(text: str, markers: Iterable[int], turn: int) -> str:
         if not all(n in known for n in numbers):
             continue
         out.append(escape(text[pos:match.start()]))
-        out.append("".join(_marker_link(n, turn) for n in numbers))
+        out.append("".join(_marker_link(n, turn, quotes.get(n, "")) for n in numbers))
         pos = match.end()
     out.append(escape(text[pos:]))
     return f'<div class="answer">{_one_line("".join(out))}</div>'
@@ -198,6 +201,9 @@ def source_card(*, anchor: str, label: str, title: str, section: str, doc_id: st
         f'{passage_html(text, start, quote_start, quote_end)}</div>'
         f'{notes_html(notes)}'
         f'{_page_view(preview, page_label)}'
+        # Shown at phone width (CSS), where the sources lie below the chat.
+        '<a class="back" href="#chat" title="back to the answer">↑ 답변으로 · back to the '
+        'answer</a>'
         f'</article>'
     )
 
@@ -239,15 +245,21 @@ def citation_cards(citations: Sequence[Mapping[str, Any]], turn: int,
 
 def hit_cards(hits: Sequence[Mapping[str, Any]], turn: int, doc_lengths: Mapping[str, int],
               prefix: str = "near") -> str:
-    """A card per retrieved passage (dicts as in ``Hit.to_dict()``), no sentence marked."""
+    """A card per retrieved passage (dicts as in ``Hit.to_dict()``), no sentence marked,
+    labelled with its search rank and score."""
     return "".join(
-        source_card(anchor=f"{prefix}-{turn}-{i}", label=f"#{h.get('rank', i)}",
+        source_card(anchor=f"{prefix}-{turn}-{i}", label=_hit_label(h, i),
                     title=h["title"], section=h["section"], doc_id=h["doc_id"],
                     start=h["start"], end=h["end"], text=h["text"],
                     doc_length=doc_lengths.get(h["doc_id"]), notes=h.get("notes", ()),
                     page_label=(h.get("page_labels") or [""])[0])
         for i, h in enumerate(hits, 1)
     )
+
+
+def _hit_label(hit: Mapping[str, Any], i: int) -> str:
+    score = hit.get("score")
+    return f"#{hit.get('rank', i)}" + (f" · {score:.3f}" if isinstance(score, float) else "")
 
 
 def turn_sources(turn: int, question: str, answer: Mapping[str, Any] | None,
@@ -267,7 +279,17 @@ def turn_sources(turn: int, question: str, answer: Mapping[str, Any] | None,
             "no passage matched")
     else:
         heading = "출처 · sources"
-        body = citation_cards(answer.get("citations", ()), turn, doc_lengths, previews)
+        citations = answer.get("citations", ())
+        body = citation_cards(citations, turn, doc_lengths, previews)
+        # The rest of what the search found, one click away: a better passage than the
+        # one quoted is never hidden.
+        cited = {c["chunk_id"] for c in citations}
+        others = [h for h in hits if h["chunk_id"] not in cited]
+        if others:
+            body += (f'<details class="others"><summary>다른 검색 구절 {len(others)}개 · '
+                     f'{len(others)} other retrieved passage{"s" if len(others) > 1 else ""}'
+                     f'</summary>{hit_cards(others, turn, doc_lengths, prefix="hit")}'
+                     '</details>')
     return (f'<p class="turn-heading">{escape(heading)}</p>{body}')
 
 
@@ -286,6 +308,68 @@ def sources_panel(turns: Sequence[tuple[int, str, str]]) -> str:
                       f'<summary><span class="turn-no">Q{turn}</span> {escape(question)}'
                       f'</summary>{body}</details>')
     return f'<div class="sources">{"".join(blocks)}</div>'
+
+
+def unsure_html(reason: str) -> str:
+    """The label over an answer that quotes passages which may not answer the question."""
+    return (f'<div class="unsure" title="{escape(reason)}">⚠ 확실하지 않음 · unsure: '
+            f'{escape(reason)}</div>')
+
+
+def settings_chips(mode: str, passages: int, reports: Sequence[str], robust: bool) -> str:
+    """The settings the next question is asked with, as chips beside the question box."""
+    chips = [("mode", "LLM" if mode == "llm" else "추출 · extractive"),
+             ("passages", f"구절 {passages}개 · {passages} passages"),
+             ("filter", f"보고서 {len(reports)}개만 · only: {', '.join(reports)}" if reports
+              else "전체 보고서 · all reports")]
+    if not robust:
+        chips.append(("robust", "영어 그대로 검색 · English as typed"))
+    return '<div class="chips">' + "".join(
+        f'<span class="chip chip-{name}">{escape(text)}</span>' for name, text in chips
+    ) + "</div>"
+
+
+def filter_note(reports: Sequence[str]) -> str:
+    """Why a filtered question may have found nothing: only some reports were searched."""
+    return (f"보고서 필터가 켜져 있어 {len(reports)}개 보고서만 찾았습니다 · only the "
+            f"selected report{'s' if len(reports) > 1 else ''} ({', '.join(reports)}) "
+            "were searched: clear the filter to search all of them.")
+
+
+def conversation_markdown(turns: Sequence[Mapping[str, Any]]) -> str:
+    """The conversation as Markdown: each question, its answer, and every citation with
+    its report, section, page and quoted sentence. `turns` hold the question asked
+    ("question"), the answer dict (``Answer.to_dict()``, key "answer") and "asked" (what
+    the user typed, when a follow-up was rewritten)."""
+    lines = ["# 보고서 Q&A · Report Q&A", ""]
+    for number, turn in enumerate(turns, 1):
+        answer = turn.get("answer")
+        if not answer:
+            continue
+        lines.append(f"## Q{number}. {_md(turn.get('asked') or turn['question'])}")
+        if turn.get("asked") and turn["asked"] != turn["question"]:
+            lines.append(f"*→ {_md(turn['question'])}*")
+        lines.append("")
+        if answer.get("unsure"):
+            lines += [f"> ⚠ unsure: {_md(answer['unsure'])}", ""]
+        lines += [_md(answer["answer"]), ""]
+        for c in answer.get("citations", ()):
+            place = " › ".join(p for p in (c.get("title") or c["doc_id"], c.get("section"))
+                               if p)
+            page = f", p. {c['page_label']}" if c.get("page_label") else ""
+            lines.append(f"- [{c['marker']}] {_md(place)}{page} (`{c['doc_id']}`, chars "
+                         f"{c['start']}–{c['end']}): “{_md(' '.join(quote_of(c).split()))}”")
+        if answer.get("abstained") and answer.get("closest"):
+            lines.append("- closest passages: " + "; ".join(
+                f"{_md(h.get('title') or h['doc_id'])} › {_md(h.get('section') or '')}"
+                for h in answer["closest"]))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _md(text: Any) -> str:
+    """Text for Markdown: characters that would start markup or HTML are escaped."""
+    return re.sub(r"([\\`*_{}\[\]<>#|])", r"\\\1", str(text))
 
 
 def index_summary(documents: Sequence[tuple[str, str, int]], chunks: int) -> str:
@@ -312,10 +396,23 @@ def gloss_status(status: GlossStatus) -> str:
             'questions use those so far</span>')
 
 
-def _marker_link(n: int, turn: int) -> str:
+def _marker_link(n: int, turn: int, quote: str = "") -> str:
     target = anchor_id(turn, n)
+    title = f"[{n}] {' '.join(quote.split())}" if quote else f"show passage [{n}]"
     return (f'<a class="cite" href="#{target}" data-target="{target}" '
-            f'title="show passage [{n}]">[{n}]</a>')
+            f'title="{escape(title)}">[{n}]</a>')
+
+
+def quote_of(citation: Mapping[str, Any]) -> str:
+    """The cited sentence of a citation dict (its whole passage when none is marked)."""
+    start, qs, qe = citation["start"], citation.get("quote_start"), citation.get("quote_end")
+    text = citation["text"]
+    return text if qs is None or qe is None else text[qs - start:qe - start]
+
+
+def quotes_of(citations: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """Marker → its cited sentence, for the markers' hover previews."""
+    return {c["marker"]: quote_of(c) for c in citations}
 
 
 def _one_line(fragment: str) -> str:

@@ -23,6 +23,7 @@ from .fusion import Ranking, fuse
 from .glossary import Term, expand_query, mine_glossary
 from .language import detect_language
 from .lexicon import GlossCache, Lexicon, build_lexicon
+from .references import asks_about_sources, is_reference_section
 from .scope import Scope, document_names, find_scope, strip_names
 from .store import Index, build_settings, check_dimension, index_precision, open_index
 from .translation import Translator
@@ -419,6 +420,25 @@ class Retriever:
         order = sorted(best, key=lambda c: (-best[c], c))[:depth]
         return Ranking("sentences", tuple(order), tuple(best[c] for c in order), weight)
 
+    def _weigh_references(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """`ranked` with the scores of reference-list passages (rag.references) times
+        `reference_weight`, re-sorted: a bibliography line is not an answer."""
+        weight = self.config.reference_weight
+        if weight == 1.0:
+            return ranked
+        if "references" not in self._derived:
+            self._derived["references"] = frozenset(
+                row for row, c in enumerate(self.index.chunks)
+                if is_reference_section(c.section))
+        rows = self._derived["references"]
+        if not rows:
+            return ranked
+        # A non-positive score (a cosine below zero) is lowered, not raised, by the weight.
+        weighed = [(row, score * weight if score > 0 else score - (1 - weight))
+                   if row in rows else (row, score) for row, score in ranked]
+        order = sorted(range(len(weighed)), key=lambda i: (-weighed[i][1], i))
+        return [weighed[i] for i in order]
+
     def embed_query(self, text: str) -> np.ndarray:
         """The query's vector, cached: follow-ups, answers and repeats reuse it."""
         vector = self._query_vectors.get(text)
@@ -534,9 +554,12 @@ class Retriever:
         t0 = time.perf_counter()
         if len(rankings) == 1:
             # One retriever alone keeps its own scores (cosine or BM25), not fused ones.
-            fused = list(zip(rankings[0].rows, rankings[0].scores))[:k]
+            fused = list(zip(rankings[0].rows, rankings[0].scores))
         else:
-            fused = fuse(rankings, self.config.fusion, self.config.rrf_k)[:k]
+            fused = fuse(rankings, self.config.fusion, self.config.rrf_k)
+        if not asks_about_sources(query):
+            fused = self._weigh_references(fused)
+        fused = fused[:k]
         timings["fusion"] = _ms(t0)
         hits = tuple(self._hit(rank, row, score) for rank, (row, score) in enumerate(fused, 1))
         return SearchResult(query, mode, hits, tuple(variants), timings, language)

@@ -24,7 +24,7 @@ from rag.answer import (
 from rag.errors import QueryError
 from rag.retrieval import Retriever
 
-ANSWER_KEYS = {"question", "answer", "abstained", "confidence", "mode", "language",
+ANSWER_KEYS = {"question", "answer", "abstained", "confidence", "unsure", "mode", "language",
                "citations", "closest", "flags", "timings", "search", "final", "draft",
                "rejected"}
 ANSWERABLE = [
@@ -437,3 +437,22 @@ def test_a_question_may_word_its_verb_otherwise_than_the_passage(retriever):
     other = retriever.search("냉각에 영향을 주는 전기 가격이 뛴 비율은?", k=5)
     assert assess_evidence(retriever, other,
                            score_sentences(retriever, other)).coverage < 1.0
+
+
+def test_an_english_question_searched_by_its_words_alone_is_unsure() -> None:
+    from rag.answer import unsure_reason
+    from rag.retrieval import SearchResult
+
+    def result(language: str, *variants: dict) -> SearchResult:
+        return SearchResult("q", "hybrid", (), ({"kind": "original", "retrievers": ["dense",
+                                                                                  "bm25"]},
+                                                *variants), {}, language)
+
+    glossary = {"kind": "glossary", "retrievers": ["bm25"]}
+    assert "English words alone" in unsure_reason(result("en", glossary))
+    # A lexicon or a translation carries the words over: nothing speaks against the quote.
+    assert unsure_reason(result("en", {"kind": "lexicon", "retrievers": ["bm25"]})) == ""
+    assert unsure_reason(result("en", {"kind": "translation", "retrievers": ["dense"]})) == ""
+    # Looked up but searched by nothing (dense-only mode, say): still unsure.
+    assert unsure_reason(result("en", {"kind": "lexicon", "retrievers": []}))
+    assert unsure_reason(result("ko")) == "" and unsure_reason(result("mixed")) == ""

@@ -141,6 +141,7 @@ def test_evaluate_answers_aggregates_by_hand():
         "abstention_recall": 1.0,      # u1 abstained
         "abstention_precision": 0.5,   # of the abstentions a2, u1 only u1 was right
         "n_holdout": 0, "holdout_abstention": None,
+        "unsure": 0.0, "confident_wrong": 0.0,  # a1, the one answer, sure and right
     }
     assert result["by_lang"]["en"] == {
         "n_answerable": 0, "answer_contains": None, "exact_match": None, "char_f1": None,
@@ -149,6 +150,7 @@ def test_evaluate_answers_aggregates_by_hand():
         "abstention_recall": 0.0,      # u2 answered
         "abstention_precision": None,  # no English abstention
         "n_holdout": 0, "holdout_abstention": None,
+        "unsure": 0.0, "confident_wrong": 1.0,  # u2 answered as if sure
     }
     # The scripted answers report no evidence coverage: nothing to calibrate.
     assert result["calibration"] is None
@@ -160,7 +162,7 @@ def test_evaluate_answers_aggregates_by_hand():
                           "correct_abstention": False,
                           "answer": "보고서에서 근거를 찾지 못했습니다.",
                           "docs": ["d"], "cited": [], "closest": ["c4"], "coverage": None,
-                          "confidence": None, "evidence": {}, "contains": False,
+                          "confidence": None, "unsure": False, "evidence": {}, "contains": False,
                           "f1": 0.0, "char_f1": 0.0, "exact_match": 0.0,
                           "citations_correct": []}
     assert rows["u1"]["correct_abstention"] is True

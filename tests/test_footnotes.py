@@ -61,3 +61,18 @@ def test_citing_text_falls_back_to_the_line_before_the_mark():
     note = find_footnotes(text)[0]
     assert note == Footnote(2, text.index("2)\n"), text.index("2) 계획"), len(text) - 1)
     assert citing_text(text, note, []) == "Phase 2: 로드맵(2017–2020)"
+
+
+def test_a_quoted_claim_loses_its_footnote_marks_only() -> None:
+    from rag.footnotes import without_marks
+
+    text = ("서론.\n금리는 3.5%로 동결되었다.4) 물가는 2.1%였다(2024)7)\n"
+            "4) 한국은행, 통화정책 보고서.\n7) 통계청, 소비자물가 동향.\n")
+    notes = find_footnotes(text)
+    assert [n.number for n in notes] == [4, 7]
+    start = text.index("금리")
+    sentence = text[start:text.index("\n", start)]
+    assert without_marks(sentence, start, list(notes)) == \
+        "금리는 3.5%로 동결되었다. 물가는 2.1%였다(2024)"
+    # A figure that merely looks like a mark stays: no note of that number lies in it.
+    assert without_marks("1) 목표 2) 예산", 0, list(notes)) == "1) 목표 2) 예산"

@@ -75,7 +75,7 @@ def test_source_card_escapes_title_section_and_document_id() -> None:
                               section=f"1 장 › {XSS}", doc_id='evil"<b>', start=10, end=20,
                               text=f"본문 {XSS}", doc_length=100, quote_start=13,
                               quote_end=13 + len(XSS))
-    assert _tags(card) == {"article", "header", "span", "div", "code", "mark"}
+    assert _tags(card) == {"article", "header", "span", "div", "code", "mark", "a"}
     assert card.count("&lt;script&gt;") == 3
     assert 'id="src-1-1"' in card
     assert "evil&quot;&lt;b&gt;" in card
@@ -169,3 +169,47 @@ def test_answer_meta_counts_sources_in_the_right_number_and_shows_confidence() -
     assert render.answer_meta("llm", 3, 2.0, 0.912) == (
         "llm · 3 sources · 확신도 confidence 0.91 · 2.0 s")
     assert render.answer_meta("extractive", 0, 0.1, 0.05).startswith("extractive · 0 sources")
+
+
+def test_settings_chips_name_mode_passages_and_filter() -> None:
+    html = render.settings_chips("llm", 3, ["보건 <b>보고서</b>"], False)
+    assert "LLM" in html and "3 passages" in html and "English as typed" in html
+    assert "보건 &lt;b&gt;보고서&lt;/b&gt;" in html and "<b>" not in html
+    assert "all reports" in render.settings_chips("extractive", 5, [], True)
+
+
+def test_the_unsure_label_and_the_filter_note_are_escaped() -> None:
+    assert "<script>" not in render.unsure_html("<script>x</script>")
+    note = render.filter_note(["금융 동향", "에너지 전망"])
+    assert "2개" in note and "금융 동향, 에너지 전망" in note and "clear the filter" in note
+
+
+def test_conversation_markdown_cites_report_section_page_and_quote() -> None:
+    citation = {"marker": 1, "title": "에너지 *전망*", "section": "2. 원전", "doc_id": "energy",
+                "start": 100, "end": 140, "text": "서론. 원전 2기를 2030년까지 추가한다. 끝.",
+                "quote_start": 104, "quote_end": 125, "page_label": "7"}
+    turns = [{"question": "원전은 몇 기 추가되나?", "asked": "그럼 원전은?",
+              "answer": {"answer": "원전 2기를 2030년까지 추가한다. [1]", "citations": [citation],
+                         "abstained": False, "unsure": ""}},
+             {"question": "q", "answer": None}]
+    text = render.conversation_markdown(turns)
+    assert "## Q1. 그럼 원전은?" in text and "*→ 원전은 몇 기 추가되나?*" in text
+    assert r"에너지 \*전망\* › 2. 원전, p. 7 (`energy`, chars 100–140)" in text
+    assert "“원전 2기를 2030년까지 추가한다.”" in text
+    assert "Q2" not in text  # a turn without an answer (stopped, failed) is left out
+
+
+def test_a_marker_previews_its_sentence() -> None:
+    html = render.answer_html("금리는 동결 [1]", [1], 3, {1: "금리는 \"3.5%\"로\n동결"})
+    assert 'title="[1] 금리는 &quot;3.5%&quot;로 동결"' in html
+
+
+def test_other_retrieved_passages_follow_the_citations_collapsed() -> None:
+    hit = {"rank": 2, "score": 0.0312, "chunk_id": "c2", "doc_id": "d", "title": "T",
+           "section": "S", "start": 0, "end": 4, "text": "다른 구절", "notes": []}
+    cited = {"chunk_id": "c1", "marker": 1, "title": "T", "section": "S", "doc_id": "d",
+             "start": 0, "end": 2, "text": "구절", "quote_start": 0, "quote_end": 2}
+    body = render.turn_sources(1, "q", {"abstained": False, "citations": [cited]}, {},
+                               [{**hit, "chunk_id": "c1", "rank": 1}, hit])
+    assert body.index('id="src-1-1"') < body.index('<details class="others">')
+    assert "1 other retrieved passage<" in body and "#2 · 0.031" in body

@@ -136,11 +136,89 @@ def test_an_abstained_answer_shows_the_closest_passages(app) -> None:
     assert "closest passages (no answer found)" in panel and 'id="near-1-1"' in panel
 
 
+def test_the_other_retrieved_passages_follow_the_cited_ones(app) -> None:
+    # The quoted sentence may not be the best passage: the rest of the search is one click
+    # away, with its ranks and scores.
+    chat, panel, turns = _last(app.respond("화웨이 어센드 910C 칩의 수율은?", [], [],
+                                           "extractive", 5, [], True))
+    assert 'class="cite"' in chat[-1]["content"]
+    cited = len(turns[-1]["answer"]["citations"])
+    others = re.search(r'<details class="others"><summary>다른 검색 구절 (\d+)개', panel)
+    assert others and int(others.group(1)) == 5 - cited
+    assert re.search(r'id="hit-1-1".*?<span class="label">#\d+ · \d\.\d{3}</span>', panel)
+    # Hovering a marker shows its sentence.
+    quote = turns[-1]["answer"]["citations"][0]
+    assert f'title="[1] {render_quote(quote)}' in chat[-1]["content"]
+
+
+def render_quote(citation: dict) -> str:
+    from rag import render
+
+    return render.escape(" ".join(render.quote_of(citation).split()))
+
+
+def test_not_found_under_a_report_filter_says_so(app) -> None:
+    doc_id = next(iter(app.base.index.documents))
+    title = app.base.index.documents[doc_id].title or doc_id
+    chat, _, _ = _last(app.respond("일본의 AI 예산은 얼마인가?", [], [], "extractive", 5,
+                                   [doc_id], True))
+    assert "근거를 찾지 못했습니다" in chat[-1]["content"]
+    assert "clear the filter" in chat[-1]["content"] and title in chat[-1]["content"]
+
+
+def test_stop_ends_the_answer_where_it_is_and_keeps_the_question(app) -> None:
+    class Session:
+        session_hash = "s1"
+
+    events = app.respond("화웨이 어센드 910C 칩의 수율은?", [], [], "extractive", 5, [], True,
+                         Session())
+    next(events)  # the question is shown, the search begins
+    app.stop(Session())
+    other = _last(app.respond("910C 수율은?", [], [], "extractive", 5, [], True))
+    assert other[2][-1]["ok"]  # another session's answer is not stopped
+    chat, panel, turns = _last(events)
+    assert "중지됨 · stopped" in chat[-1]["content"]
+    assert "answer streaming" not in chat[-1]["content"] and "▍" not in chat[-1]["content"]
+    assert [(t["asked"], t["ok"]) for t in turns] == [("화웨이 어센드 910C 칩의 수율은?", False)]
+    assert 'id="turn-1"' in panel
+
+
+def test_regenerate_asks_the_last_question_again() -> None:
+    chat = [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"},
+            {"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}]
+    turns = [{"turn": 1, "question": "q1", "asked": "q1", "html": "<p>1</p>"},
+             {"turn": 2, "question": "rewritten q2", "asked": "q2", "html": "<p>2</p>"}]
+    asked, chat_after, turns_after, panel = ui._drop_last(chat, turns)
+    assert asked == "q2" and chat_after == chat[:2] and turns_after == turns[:1]
+    assert 'id="turn-1"' in panel and 'id="turn-2"' not in panel
+    assert ui._drop_last([], [])[0] == ""
+
+
+def test_the_kept_conversation_leaves_page_pictures_out() -> None:
+    picture = '<details class="page-view"><summary>p. 3</summary><img src="data:x"></details>'
+    kept = ui._save([{"role": "user", "content": "q"}],
+                    [{"turn": 1, "question": "q", "html": f"<p>a</p>{picture}<p>b</p>"}])
+    assert kept["turns"][0]["html"] == "<p>a</p><p>b</p>"
+    assert kept["chat"] == [{"role": "user", "content": "q"}]
+
+
+def test_export_writes_the_answered_turns_as_markdown(app) -> None:
+    _, _, turns = _last(app.respond("화웨이 어센드 910C 칩의 수율은?", [], [], "extractive", 5,
+                                    [], True))
+    update = ui._export(turns)
+    assert update["visible"]
+    text = Path(update["value"]).read_text(encoding="utf-8")
+    assert text.startswith("# ") and "## Q1. 화웨이 어센드 910C 칩의 수율은?" in text
+    assert "- [1] " in text and "chars " in text
+    assert ui._export([{"turn": 1, "question": "q", "answer": None}])["visible"] is False
+
+
 def test_library_errors_are_shown_as_warnings(app) -> None:
     with pytest.warns(UserWarning):
         chat, _, turns = _last(app.respond("수율은?", [], [], "extractive", 5, ["nope"], True))
     assert "unknown document id" in chat[-1]["content"] and "answer error" in chat[-1]["content"]
-    assert turns == []
+    # The failed question stays a turn (Regenerate asks it again), never a follow-up's base.
+    assert [(t["asked"], t["ok"], t["answer"]) for t in turns] == [("수율은?", False, None)]
 
 
 def test_api_functions_return_the_cli_json(app) -> None:
@@ -317,8 +395,11 @@ def server(tmp_path_factory):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     # No glossing at start: with a cold gloss cache it would hold the server ~11 minutes.
+    # No translation either: English questions are asked as in the default install, which
+    # has no local LLM to translate or gloss them.
     env.update(RAG_INDEX_DIR=str(root / "index"), RAG_CORPUS_DIR=str(corpus),
-               RAG_LEXICON="off", PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False")
+               RAG_LEXICON="off", RAG_TRANSLATE="off", PYTHONUNBUFFERED="1",
+               GRADIO_ANALYTICS_ENABLED="False")
     log_path = root / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, str(ROOT / "ui.py"), "--port", str(port)],
@@ -344,8 +425,8 @@ def server(tmp_path_factory):
             proc.kill()
 
 
-@pytest.fixture(scope="module")
-def browser(server):
+def _chromium(url: str, width: int, height: int, mobile: bool = False):
+    """A headless Chromium on `url` at `width`×`height`, with its own profile; yields it."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -354,19 +435,35 @@ def browser(server):
     profile = tempfile.mkdtemp(prefix="chromium-")
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-quic", "--window-size=1280,900",
+                "--disable-sync", "--disable-quic", f"--window-size={width},{height}",
                 f"--user-data-dir={profile}"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1280, "height": 900, "deviceScaleFactor": 1,
-                            "mobile": False})
+                           {"width": width, "height": height, "deviceScaleFactor": 1,
+                            "mobile": mobile})
     try:
-        driver.get(server[0])
+        driver.get(url)
         yield driver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    yield from _chromium(server[0], 1280, 900)
+
+
+@pytest.fixture
+def fresh_browser(server):
+    """A browser of its own (its own storage), for tests that reload or start over."""
+    yield from _chromium(server[0], 1280, 900)
+
+
+@pytest.fixture
+def phone(server):
+    yield from _chromium(server[0], 480, 900, mobile=True)
 
 
 def _ask(driver, question: str, timeout: float = 180):
@@ -543,3 +640,125 @@ def test_time_to_the_first_cited_text_in_the_browser(server, browser) -> None:
         Path(out).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     assert len(timings) == len(TIMED)
     assert len(abstained) < len(TIMED) / 2, abstained  # the timings are of cited answers
+
+
+def _shown(driver, element_id: str) -> bool:
+    from selenium.webdriver.common.by import By
+
+    return any(e.is_displayed() for e in driver.find_elements(By.ID, element_id))
+
+
+@pytest.mark.integration
+def test_an_english_question_without_the_llm_is_marked_unsure(server, fresh_browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    # The default install has no LLM to translate: the quote is shown, marked unsure.
+    answer = _ask(fresh_browser, "How many generative AI users did China have in February 2025?")
+    message = answer.find_element(By.XPATH, "..")
+    assert answer.find_elements(By.CSS_SELECTOR, "a.cite"), answer.text
+    assert "unsure" in message.find_element(By.CSS_SELECTOR, ".unsure").text
+    korean = _ask(fresh_browser, "화웨이 어센드 910C 칩의 생산 수율은?")
+    assert not korean.find_element(By.XPATH, "..").find_elements(By.CSS_SELECTOR, ".unsure")
+
+
+@pytest.mark.integration
+def test_no_question_is_lost_while_an_answer_is_written(server, fresh_browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = fresh_browser
+    llm = WebDriverWait(driver, 60).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#mode input[value=llm]"))
+    if not llm.is_enabled():
+        pytest.skip("no local LLM here: an extractive answer is done before Stop is seen")
+    llm.click()
+    box = driver.find_element(By.CSS_SELECTOR, "#question textarea")
+    box.send_keys("딥시크가 V3 개발에 쓴 돈은?")
+    box.send_keys(Keys.ENTER)
+    WebDriverWait(driver, 120).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#chat .draft"))
+    # While the model writes, the box waits and Stop stands where 묻기 was.
+    box = driver.find_element(By.CSS_SELECTOR, "#question textarea")
+    assert box.get_attribute("disabled") is not None
+    assert not _shown(driver, "ask") and _shown(driver, "stop")
+    driver.find_element(By.ID, "stop").click()
+    WebDriverWait(driver, 120).until(lambda d: "중지됨" in d.find_element(By.ID, "chat").text)
+    WebDriverWait(driver, 30).until(lambda d: _shown(d, "ask") and _shown(d, "regenerate"))
+    assert not driver.find_elements(By.CSS_SELECTOR, "#chat .answer.streaming")
+    # Regenerate asks the stopped question again (extractive now: done at once).
+    driver.find_element(By.CSS_SELECTOR, "#mode input[value=extractive]").click()
+    driver.find_element(By.ID, "regenerate").click()
+    WebDriverWait(driver, 120).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, "#chat .answer:not(.streaming):not(.stopped)") and _shown(d, "ask"))
+    assert "중지됨" not in driver.find_element(By.ID, "chat").text
+    assert "560만" in driver.find_elements(By.CSS_SELECTOR, "#chat .answer")[-1].text
+    _no_alert(driver)
+
+
+@pytest.mark.integration
+def test_one_new_conversation_whichever_button_and_a_reload_keeps_it(server,
+                                                                     fresh_browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = fresh_browser
+    _ask(driver, "화웨이 어센드 910C 칩의 생산 수율은?")
+    _ask(driver, "딥시크가 V3 개발에 쓴 돈은?")
+    assert _shown(driver, "export")
+    # A reload keeps the conversation, its sources and its follow-up context.
+    driver.refresh()
+    WebDriverWait(driver, 60).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#chat .answer")) == 2)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#sources-panel details.turn")) == 2
+    follow = _ask(driver, "그럼 텐센트는?")
+    assert follow.find_element(By.XPATH, "..").find_elements(By.CSS_SELECTOR, ".resolved")
+    # The chat's own trash icon starts over as 새 대화 does: chat, sources and context.
+    trash = [b for b in driver.find_elements(By.CSS_SELECTOR, "#chat button")
+             if (b.get_attribute("aria-label") or "").lower() == "clear"]
+    assert trash, [b.get_attribute("aria-label") for b in
+                   driver.find_elements(By.CSS_SELECTOR, "#chat button")]
+    trash[0].click()
+    WebDriverWait(driver, 30).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, "#sources-panel details.turn"))
+    assert not driver.find_elements(By.CSS_SELECTOR, "#chat .answer")
+    fresh = _ask(driver, "그럼 텐센트는?")
+    assert not fresh.find_element(By.XPATH, "..").find_elements(By.CSS_SELECTOR, ".resolved")
+    driver.refresh()  # and it stays cleared after a reload
+    WebDriverWait(driver, 60).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#question textarea"))
+    time.sleep(2)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#chat .answer")) == 1
+    driver.find_element(By.ID, "new-chat").click()
+    WebDriverWait(driver, 30).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, "#chat .answer"))
+    _no_alert(driver)
+
+
+@pytest.mark.integration
+def test_phone_width_keeps_the_box_in_view_and_leads_back_from_a_source(server,
+                                                                         phone) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(phone, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".sidebar"))
+    time.sleep(1)  # the page's script closes the options
+    side = phone.find_element(By.CSS_SELECTOR, ".sidebar")
+    assert "open" not in side.get_attribute("class").split()
+    box = phone.find_element(By.CSS_SELECTOR, "#question textarea")
+    top = phone.execute_script("return arguments[0].getBoundingClientRect().top", box)
+    assert 0 <= top < phone.execute_script("return innerHeight") - 40
+    answer = _ask(phone, "화웨이 어센드 910C 칩의 생산 수율은?")
+    marker = answer.find_element(By.CSS_SELECTOR, "a.cite")
+    marker.click()
+    card = phone.find_element(By.ID, "src-1-1")
+    time.sleep(1.5)  # the smooth scroll
+    in_view = "const r = arguments[0].getBoundingClientRect();" \
+              "return r.top < innerHeight && r.bottom > 0;"
+    assert phone.execute_script(in_view, card)
+    back = card.find_element(By.CSS_SELECTOR, "a.back")
+    assert back.is_displayed()
+    back.click()
+    time.sleep(1.5)
+    assert phone.execute_script(in_view, marker)
+    _screenshot(phone, server[1], "phone.png", keep=True)
+    _no_alert(phone)

@@ -325,6 +325,7 @@ def evaluate_answers(items: Sequence[QAItem], answer: Callable[[QAItem], dict[st
             "closest": [h["chunk_id"] for h in result.get("closest", [])],
             "coverage": evidence.get("coverage"),
             "confidence": result.get("confidence"),
+            "unsure": bool(result.get("unsure")),
             # The abstention features, so a confidence model can be fitted on the rows.
             "evidence": evidence,
         }
@@ -357,6 +358,7 @@ def _answer_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         held = [r for r in unanswerable if r["type"] == "holdout"]
         marks = [ok for r in answerable for ok in r["citations_correct"]]
         abstained = [r for r in rows if r["lang"] == lang and r["abstained"]]
+        answered = [r for r in rows if r["lang"] == lang and not r["abstained"]]
         out[lang] = {
             "n_answerable": len(answerable),
             "answer_contains": share(r["contains"] for r in answerable),
@@ -371,6 +373,12 @@ def _answer_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "abstention_precision": share(not r["answerable"] for r in abstained),
             "n_holdout": len(held),
             "holdout_abstention": share(r["abstained"] for r in held),
+            # Answers marked unsure (Answer.unsure), and the wrong answers given as sure
+            # ones: an unanswerable question answered, or an answer without the gold text.
+            "unsure": share(r.get("unsure", False) for r in answered),
+            "confident_wrong": share(
+                not r.get("unsure", False) and not (r["answerable"] and r["contains"])
+                for r in answered),
         }
     return out
 
