@@ -27,7 +27,7 @@ from .footnotes import NoteLink, without_marks
 from .language import reply_language
 from .markers import as_report_text
 from .names import Passage, Places, missing_names, names_of
-from .retrieval import Hit, Retriever, SearchResult, validate_k
+from .retrieval import Hit, Retriever, SearchResult, english_words_alone, validate_k
 
 ANSWER_MODES = ("extractive", "llm")
 # A term found nowhere in the reports weighs this many times the rarest known term:
@@ -499,10 +499,6 @@ def abstain(result: SearchResult, language: str, mode: str, evidence: Evidence) 
                   closest=result.hits[:3], flags=flags, search=_search_info(result, evidence))
 
 
-# Searches that carry an English question's words over to the reports' Korean ones.
-_BRIDGES = ("lexicon", "translation")
-
-
 def unsure_reason(result: SearchResult) -> str:
     """Why an answer quoting these passages may still not answer: "" unless the question
     is English and was searched by its English words alone (no lexicon glosses and no
@@ -514,9 +510,10 @@ def unsure_reason(result: SearchResult) -> str:
     37% of quoted answers wrong, with evidence scores no different from the right ones'),
     so the answer says so instead of passing for a sure one.
     """
-    if result.language != "en":
-        return ""
-    if any(v["kind"] in _BRIDGES and v.get("retrievers") for v in result.variants):
+    # A question in English grammar that names something in Hangul ("Which center is
+    # 주경원 from?") reads "mixed", yet its English words are searched alone just the same.
+    english = result.language != "ko" and reply_language(result.query) == "en"
+    if not english_words_alone("en" if english else result.language, result.variants):
         return ""
     return ("an English question searched by its English words alone (no translation or "
             "English lexicon without the local LLM), so this quote may not answer it: check "

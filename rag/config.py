@@ -91,9 +91,9 @@ class Config:
     # English words cannot match Korean text.
     glossary: bool = True
     english_bm25_weight: float = 0.5
-    # Passages of a reference list (rag.references) count this much of their score unless
-    # the question asks about the sources: an English bibliography line outranks the
-    # Korean sentence that answers an English question (docs/tuning.md).
+    # Passages of a reference list (rag.references) count this much of their score for an
+    # English question searched by its words alone, unless it asks about the sources: an
+    # English bibliography line outranks the Korean sentence that answers it.
     reference_weight: float = 0.5
     # Translate English questions into Korean with the LLM and search with both:
     # "auto" does it where an LLM is installed or configured.

@@ -3,10 +3,11 @@
 A report ends with a bibliography ("참고문헌", "References"): titles, publishers, years and
 URLs, mostly in English. Those lines share many words with an English question ("China",
 "generative AI", "2025") and none of its answer, so without a translation they outrank the
-Korean sentence that answers it (own set, English questions, no lexicon: Recall@1 0.36
-hybrid, 0.52 with reference sections ranked lower). So their passages weigh less unless
-the question asks about the sources themselves ("참고문헌에 인용된…", "which author is
-cited…").
+Korean sentence that answers it (own set, English questions, no lexicon or translation:
+Recall@1 0.35 hybrid, 0.52 with reference passages at half weight). So for an English
+question searched by its English words alone (rag.retrieval.english_words_alone) their
+passages weigh less, unless it asks about the sources themselves ("which author is
+cited…", "참고문헌에 인용된…").
 
 The Korean and English words for a reference list and for citing are facts of the two
 languages, not of any corpus.

@@ -422,7 +422,10 @@ class Retriever:
 
     def _weigh_references(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """`ranked` with the scores of reference-list passages (rag.references) times
-        `reference_weight`, re-sorted: a bibliography line is not an answer."""
+        `reference_weight`, re-sorted. Only for an English question searched by its English
+        words alone: those match a Korean report's Latin-script bibliography lines first.
+        With a lexicon or a translation the Korean terms lead and the weight cost the own
+        set's English answers (contains 0.900 -> 0.891, docs/tuning.md)."""
         weight = self.config.reference_weight
         if weight == 1.0:
             return ranked
@@ -557,12 +560,24 @@ class Retriever:
             fused = list(zip(rankings[0].rows, rankings[0].scores))
         else:
             fused = fuse(rankings, self.config.fusion, self.config.rrf_k)
-        if not asks_about_sources(query):
+        if english_words_alone(language, variants) and not asks_about_sources(query):
             fused = self._weigh_references(fused)
         fused = fused[:k]
         timings["fusion"] = _ms(t0)
         hits = tuple(self._hit(rank, row, score) for rank, (row, score) in enumerate(fused, 1))
         return SearchResult(query, mode, hits, tuple(variants), timings, language)
+
+
+# Searches that carry an English question's words over to the reports' Korean ones.
+_BRIDGES = ("lexicon", "translation")
+
+
+def english_words_alone(language: str, variants: Collection[dict[str, Any]]) -> bool:
+    """Whether an English question was searched by its English words alone: no lexicon
+    glosses and no translation reached BM25 or the embeddings (the local LLM that makes
+    both is not installed, or glossing has not reached the question's words yet)."""
+    return language == "en" and not any(
+        v["kind"] in _BRIDGES and v.get("retrievers") for v in variants)
 
 
 def _allowed_rows(index: Index, doc_ids: Collection[str] | None) -> np.ndarray | None:

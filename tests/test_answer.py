@@ -455,4 +455,10 @@ def test_an_english_question_searched_by_its_words_alone_is_unsure() -> None:
     assert unsure_reason(result("en", {"kind": "translation", "retrievers": ["dense"]})) == ""
     # Looked up but searched by nothing (dense-only mode, say): still unsure.
     assert unsure_reason(result("en", {"kind": "lexicon", "retrievers": []}))
-    assert unsure_reason(result("ko")) == "" and unsure_reason(result("mixed")) == ""
+    assert unsure_reason(result("ko")) == ""
+    # Mixed: unsure when the grammar is English, not when it is Korean.
+    mixed = SearchResult("Which center is 주경원 from?", "hybrid", (), (glossary,), {}, "mixed")
+    assert unsure_reason(mixed)
+    korean = SearchResult("blues in the night을 부른 가수는?", "hybrid", (), (glossary,), {},
+                          "mixed")
+    assert unsure_reason(korean) == ""
