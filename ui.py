@@ -39,6 +39,7 @@ from rag.index_worker import DONE, IndexWorker, JobStatus
 from rag.indexing import Watch, build_index
 from rag.ingest import SUFFIXES
 from rag.ingest.page_image import page_jpeg
+from rag.library import library_rows, remove_reports
 from rag.llm import llm_available
 from rag.retrieval import Retriever
 from rag.store import Index, newer_index, where
@@ -108,6 +109,10 @@ CSS = """
 .upload-progress { font-size: .85rem; margin: .3rem 0; }
 .upload-progress progress { width: 7rem; vertical-align: middle; }
 .upload-failed { font-size: .85rem; color: #a33; margin: .3rem 0; }
+table.library { width: 100%; font-size: .85rem; border-collapse: collapse; }
+table.library th, table.library td { text-align: left; padding: 3px 6px;
+  border-bottom: 1px solid var(--border-color-primary); }
+table.library tr.state-file-missing td { color: #a33; }
 .source mark.quote { background: #fde68a; color: inherit; padding: 1px 0; border-radius: 2px; }
 .dark .source mark.quote { background: #92400e; }
 .source.active { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent); }
@@ -507,6 +512,44 @@ class ReportApp:
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
+    def library(self) -> str:
+        """The report library table of the newest index."""
+        return render.library_table(library_rows(self.base.index))
+
+    def start_removal(self, doc_ids: list[str] | None) -> JobStatus:
+        """Take the reports `doc_ids` out of corpus and index on the worker (their files
+        are kept aside, rag.library); questions go on from the old index meanwhile."""
+        self.worker.check_idle()
+        indexed = self.base.index.documents
+        chosen = list(doc_ids or [])
+        if not chosen:
+            raise CorpusError("고를 보고서가 없습니다 · pick the reports to remove first")
+
+        def job(watch: Watch) -> str:
+            kept, _ = remove_reports(self.config, chosen, indexed,
+                                     self._embedder_for_uploads(), watch)
+            self._newest()
+            return (f"{len(chosen)}개 제거 · removed {', '.join(chosen)}; the files are kept "
+                    f"in {kept[0].parent if kept else 'no file: it was gone already'}")
+
+        return self.worker.start(job, f"removing {len(chosen)} report(s)")
+
+    def start_reindex(self) -> JobStatus:
+        """Bring the index up to date with the corpus folder (reports added, changed or
+        removed there by hand or by another process) on the worker."""
+        self.worker.check_idle()
+
+        def job(watch: Watch) -> str:
+            report = build_index(self.config, embedder=self._embedder_for_uploads(),
+                                 watch=watch)
+            self._newest()
+            if report.up_to_date:
+                return f"색인 최신 · up to date: {len(report.unchanged)} reports"
+            return (f"다시 색인 · re-indexed: {report.chunks:,} passages, "
+                    f"{report.embedded_chunks:,} embedded anew, {report.seconds:.1f} s")
+
+        return self.worker.start(job, "re-indexing the corpus folder")
+
     def add_reports(self, paths: list[str] | None) -> list[UploadResult]:
         """`start_upload`, then wait for its results."""
         self.start_upload(paths)
@@ -620,6 +663,17 @@ def build_ui(app: ReportApp) -> gr.Blocks:
             with gr.Column(scale=5, min_width=340, elem_id="sources-col"):
                 gr.HTML('<p class="panel-title">출처 · Sources</p>')
                 sources = gr.HTML(render.sources_panel([]), elem_id="sources-panel")
+        with gr.Accordion("보고서 목록 · Report library", open=False, elem_id="library"):
+            library = gr.HTML(app.library(), elem_id="library-table")
+            with gr.Row(equal_height=True):
+                chosen = gr.Dropdown(app.doc_choices(), value=[], multiselect=True, scale=4,
+                                     label="고른 보고서 · reports to remove",
+                                     elem_id="library-pick")
+                remove = gr.Button("제거 · Remove", variant="stop", size="sm", scale=1,
+                                   elem_id="library-remove")
+                reindex = gr.Button("다시 색인 · Re-index folder", size="sm", scale=1,
+                                    elem_id="library-reindex")
+            library_status = gr.HTML(elem_id="library-status")
 
         def busy():
             # While an answer is written the box and 묻기 wait (a question sent now would be
@@ -681,23 +735,24 @@ def build_ui(app: ReportApp) -> gr.Blocks:
                 api_visibility="private")
 
         def on_upload(paths: list[str] | None):
-            # Every yield: status, report filter, header, file box, cancel button.
+            # Every yield: status, report filter, header, file box, cancel button, library
+            # table, library picker.
             try:
                 status = app.start_upload(paths)
             except RagError as exc:
                 gr.Warning(render.escape(str(exc)))
                 yield (render.upload_status(str(exc)), gr.update(), gr.update(), None,
-                       gr.update())
+                       gr.update(), gr.update(), gr.update())
                 return
             while status.running:
                 yield (render.upload_progress(status), gr.update(), gr.update(), None,
-                       gr.update(visible=True))
+                       gr.update(visible=True), gr.update(), gr.update())
                 time.sleep(_POLL_SECONDS)
                 status = app.worker.status()
             if status.state != DONE:
                 gr.Warning(render.escape(status.message))
                 yield (render.upload_status(status.message), gr.update(), gr.update(), None,
-                       gr.update(visible=False))
+                       gr.update(visible=False), gr.update(), gr.update())
                 return
             results = status.result
             added = sum(r.status == "indexed" for r in results)
@@ -705,13 +760,47 @@ def build_ui(app: ReportApp) -> gr.Blocks:
                        "file(s) added")
             (gr.Info if added == len(results) else gr.Warning)(message)
             yield (render.upload_results(results), gr.update(choices=app.doc_choices()),
-                   app.header(), None, gr.update(visible=False))
+                   app.header(), None, gr.update(visible=False), app.library(),
+                   gr.update(choices=app.doc_choices()))
 
         def on_cancel() -> None:
             if app.worker.cancel():
                 gr.Info("색인을 취소하는 중 · cancelling: the index stays as it was")
 
-        upload.upload(on_upload, upload, [upload_status, docs, header, upload, cancel],
+        def follow(start):
+            """Run a library job on the worker; every yield: status, table, both report
+            pickers, header."""
+            def run(*args):
+                try:
+                    status = start(*args)
+                except RagError as exc:
+                    gr.Warning(render.escape(str(exc)))
+                    yield (render.upload_status(str(exc)), gr.update(), gr.update(),
+                           gr.update(), gr.update())
+                    return
+                while status.running:
+                    yield (render.upload_progress(status), gr.update(), gr.update(),
+                           gr.update(), gr.update())
+                    time.sleep(_POLL_SECONDS)
+                    status = app.worker.status()
+                if status.state != DONE:
+                    gr.Warning(render.escape(status.message))
+                    line = render.upload_status(status.message)
+                else:
+                    gr.Info(render.escape(status.result))
+                    line = f'<p class="upload-progress">✓ {render.escape(status.result)}</p>'
+                choices = app.doc_choices()
+                yield (line, app.library(), gr.update(choices=choices, value=[]),
+                       gr.update(choices=choices), app.header())
+            return run
+
+        library_outputs = [library_status, library, chosen, docs, header]
+        remove.click(follow(app.start_removal), chosen, library_outputs,
+                     api_visibility="private", concurrency_id=_UPLOADS)
+        reindex.click(follow(app.start_reindex), None, library_outputs,
+                      api_visibility="private", concurrency_id=_UPLOADS)
+        upload.upload(on_upload, upload, [upload_status, docs, header, upload, cancel,
+                                          library, chosen],
                       api_visibility="private", concurrency_id=_UPLOADS)
         cancel.click(on_cancel, None, None, queue=False, api_visibility="private")
         gr.api(app.ask, api_name="ask", concurrency_id=_QUEUE)

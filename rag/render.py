@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -370,6 +371,30 @@ def conversation_markdown(turns: Sequence[Mapping[str, Any]]) -> str:
 def _md(text: Any) -> str:
     """Text for Markdown: characters that would start markup or HTML are escaped."""
     return re.sub(r"([\\`*_{}\[\]<>#|])", r"\\\1", str(text))
+
+
+def library_table(rows: Sequence[Any]) -> str:
+    """The report library (``LibraryRow``s): title, id, format, pages, passages, when the
+    file was added, and its state."""
+    if not rows:
+        return _empty("색인된 보고서가 없습니다 · no report is indexed yet", cls="placeholder")
+    body = "".join(
+        f'<tr class="state-{escape(r.state.replace(" ", "-"))}"><td>{escape(r.title)}</td>'
+        f"<td><code>{escape(r.doc_id)}</code></td><td>{escape(r.format)}</td>"
+        f"<td>{r.pages if r.pages is not None else '—'}</td><td>{r.passages:,}</td>"
+        f"<td>{_date(r.added)}</td><td>{escape(_STATES.get(r.state, r.state))}</td></tr>"
+        for r in rows)
+    return ('<table class="library"><thead><tr><th>제목 · title</th><th>id</th>'
+            '<th>형식 · format</th><th>쪽 · pages</th><th>구절 · passages</th>'
+            '<th>추가 · added</th><th>상태 · state</th></tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+_STATES = {"indexed": "색인됨 · indexed", "file missing": "파일 없음 · file missing"}
+
+
+def _date(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else "—"
 
 
 def index_summary(documents: Sequence[tuple[str, str, int]], chunks: int) -> str:

@@ -762,3 +762,38 @@ def test_phone_width_keeps_the_box_in_view_and_leads_back_from_a_source(server,
     assert phone.execute_script(in_view, marker)
     _screenshot(phone, server[1], "phone.png", keep=True)
     _no_alert(phone)
+
+
+@pytest.mark.integration
+def test_the_report_library_lists_reindexes_and_removes(server, fresh_browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = fresh_browser
+    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "library"))
+    driver.find_element(By.CSS_SELECTOR, "#library button, #library .label-wrap").click()
+    table = WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "library-table"))
+    assert "kistep-global-ai-china-2025" in table.text and "passages" in table.text
+    # A report put into the corpus folder by hand is taken in by Re-index.
+    (server[1] / "corpus" / "energy-plan.txt").write_text(
+        "원전 정책 보고서\n\n1 개요\n- 정부는 원전 2기를 2030년까지 추가 건설한다.\n",
+        encoding="utf-8")
+    driver.find_element(By.ID, "library-reindex").click()
+    status = driver.find_element(By.ID, "library-status")
+    WebDriverWait(driver, 300).until(lambda d: "✓" in status.text or "⚠" in status.text)
+    assert "re-indexed" in status.text, status.text
+    assert "energy-plan" in driver.find_element(By.ID, "library-table").text
+    assert "2기" in _ask(driver, "원전은 몇 기 추가 건설되나?").text
+    # Remove it again: out of the table and the corpus folder, its file kept aside.
+    pick = driver.find_element(By.CSS_SELECTOR, "#library-pick input")
+    pick.click()
+    pick.send_keys("energy-plan")
+    time.sleep(0.5)
+    pick.send_keys(Keys.ENTER)
+    driver.find_element(By.ID, "library-remove").click()
+    WebDriverWait(driver, 300).until(lambda d: "removed" in status.text or "⚠" in status.text)
+    assert "removed energy-plan" in status.text, status.text
+    assert "energy-plan" not in driver.find_element(By.ID, "library-table").text
+    assert not (server[1] / "corpus" / "energy-plan.txt").exists()
+    _no_alert(driver)
