@@ -61,9 +61,10 @@ def _last(events):
 def test_a_chat_turn_streams_then_shows_the_cited_answer(app) -> None:
     events = list(app.respond("화웨이 어센드 910C 칩의 수율은?", [], [], "extractive", 5, [],
                               True))
-    assert len(events) >= 3  # placeholder, retrieved passages, answer
+    # The placeholder, then the answer: the quoted answer follows retrieval within
+    # milliseconds, so the retrieved passages get no render of their own.
+    assert len(events) == 2
     assert "searching" in events[0][0][-1]["content"]
-    assert "retrieved passages" in events[1][1]
     chat, panel, turns = _last(events)
     assert [m["role"] for m in chat] == ["user", "assistant"]
     assert "40%" in chat[-1]["content"]
