@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -313,9 +314,10 @@ class ReportApp:
             previews[c.marker] = "data:image/jpeg;base64," + base64.b64encode(image).decode()
         return previews
 
-    def titles(self, doc_ids: list[str] | None) -> list[str]:
-        """The titles of the reports `doc_ids` (their ids where untitled or unknown)."""
-        documents = self.base.index.documents
+    def titles(self, doc_ids: list[str] | None, index: Index | None = None) -> list[str]:
+        """The titles of the reports `doc_ids` in `index` (default: the newest), their ids
+        where untitled or unknown."""
+        documents = (index or self.base.index).documents
         return [(documents[d].title if d in documents else "") or d for d in doc_ids or ()]
 
     def doc_choices(self) -> list[tuple[str, str]]:
@@ -379,12 +381,12 @@ class ReportApp:
             return
         number = turns[-1]["turn"] + 1 if turns else 1
         previous = next((t["resolved"] for t in reversed(turns) if t["ok"]), None)
-        reports = self.titles(doc_ids)
         resolution = resolve_followup(message, previous)
         question = resolution.question
         # One Retriever, one index, for the whole turn.
         retriever = self.retriever(robust)
         index = retriever.index
+        reports = self.titles(doc_ids, index)
         lengths = {d.doc_id: len(d.text) for d in index.documents.values()}
         chat.append({"role": "user", "content": render.user_html(message)})
         chat.append(_assistant(self._message(
@@ -580,6 +582,16 @@ def robust_config(config: Config, robust: bool) -> Config:
                           lexicon="off")
 
 
+def _while_running(worker: IndexWorker, status: JobStatus) -> Iterator[JobStatus]:
+    """`status`, then the worker's status every _POLL_SECONDS while its job runs; the last
+    one yielded is the finished job's."""
+    yield status
+    while status.running:
+        time.sleep(_POLL_SECONDS)
+        status = worker.status()
+        yield status
+
+
 def _session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or ""
 
@@ -742,17 +754,16 @@ def build_ui(app: ReportApp) -> gr.Blocks:
             # Every yield: status, report filter, header, file box, cancel button, library
             # table, library picker.
             try:
-                status = app.start_upload(paths)
+                started = app.start_upload(paths)
             except RagError as exc:
                 gr.Warning(render.escape(str(exc)))
                 yield (render.upload_status(str(exc)), gr.update(), gr.update(), None,
                        gr.update(), gr.update(), gr.update())
                 return
-            while status.running:
-                yield (render.upload_progress(status), gr.update(), gr.update(), None,
-                       gr.update(visible=True), gr.update(), gr.update())
-                time.sleep(_POLL_SECONDS)
-                status = app.worker.status()
+            for status in _while_running(app.worker, started):
+                if status.running:
+                    yield (render.upload_progress(status), gr.update(), gr.update(), None,
+                           gr.update(visible=True), gr.update(), gr.update())
             if status.state != DONE:
                 gr.Warning(render.escape(status.message))
                 yield (render.upload_status(status.message), gr.update(), gr.update(), None,
@@ -776,17 +787,16 @@ def build_ui(app: ReportApp) -> gr.Blocks:
             pickers, header."""
             def run(*args):
                 try:
-                    status = start(*args)
+                    started = start(*args)
                 except RagError as exc:
                     gr.Warning(render.escape(str(exc)))
                     yield (render.upload_status(str(exc)), gr.update(), gr.update(),
                            gr.update(), gr.update())
                     return
-                while status.running:
-                    yield (render.upload_progress(status), gr.update(), gr.update(),
-                           gr.update(), gr.update())
-                    time.sleep(_POLL_SECONDS)
-                    status = app.worker.status()
+                for status in _while_running(app.worker, started):
+                    if status.running:
+                        yield (render.upload_progress(status), gr.update(), gr.update(),
+                               gr.update(), gr.update())
                 if status.state != DONE:
                     gr.Warning(render.escape(status.message))
                     line = render.upload_status(status.message)

@@ -21,12 +21,12 @@ import numpy as np
 from .abstention import load_model
 from .answer_kind import asked_slot, focus_of, kind_of, states
 from .bm25 import morphemes, tokenize_korean, tokenize_korean_many
-from .chunking import in_references
 from .errors import ModelUnavailableError, QueryError
 from .footnotes import NoteLink, without_marks
 from .language import reply_language
 from .markers import as_report_text
 from .names import Passage, Places, missing_names, names_of
+from .references import asks_about_sources, in_references
 from .retrieval import Hit, Retriever, SearchResult, english_words_alone, validate_k
 
 ANSWER_MODES = ("extractive", "llm")
@@ -39,12 +39,6 @@ _QUESTION_WORDS = {
     "연도", "기간", "제시", "근거", "각주", "인용", "자료", "보고서", "글", "들", "다루", "크",
     "네", "두", "세", "가지", "내용", "무엇인가", "하", "되", "있", "이", "보", "나오", "든",
 }
-# A question about sources, for which bibliography entries and footnotes are evidence like
-# any other sentence ("open-source" is no such word).
-_ASKS_FOR_SOURCE = re.compile(
-    r"출처|인용|참고\s*문헌|각주|근거\s*(?:문서|자료)"
-    r"|(?<![-\w])(?:sources?|cit(?:e|es|ed|ing|ation)|references?|footnotes?|bibliography)\b",
-    re.IGNORECASE)
 _ASKS_FOR_TITLE = re.compile(r"제목|표제|\btitled?\b", re.IGNORECASE)
 NOT_FOUND = {
     "ko": "보고서에서 근거를 찾지 못했습니다.",
@@ -294,7 +288,7 @@ def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSe
     q_weight = sum(idf.get(t, 0.0) for t in q_terms) or 1.0
     rows: list[tuple[Hit, int]] = []
     seen: set[int] = set()
-    sources_wanted = bool(_ASKS_FOR_SOURCE.search(result.query))
+    sources_wanted = asks_about_sources(result.query)
     # Bibliography entries and footnotes name sources and state no fact about the topic,
     # yet an English question's words match their English titles: they count less unless
     # the question asks for a source (docs/tuning.md).

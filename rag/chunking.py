@@ -14,7 +14,8 @@ from .ingest import Document
 SECTION_SEP = " › "
 _MAX_PATH_ITEM = 40
 
-# The heading of a report's reference list.
+# A line that opens a report's reference list as a chapter of its own (whether a section
+# path lies in one is rag.references.in_references).
 _REFERENCES = r"(?:참고\s*문헌|References|Bibliography)"
 # Heading levels, outermost first: a heading closes every open section at its level or
 # deeper. Chapters and sections are numbered as Korean reports number them (Ⅰ., 1, 1.,
@@ -52,11 +53,6 @@ _BOUNDARY = re.compile(
     r"(?<![A-Z\d])(?<=[.!?。])[\"”’)\]]*(?:\d{1,2}\))?[ \t]+(?=\S)"
     r"|(?<=[다음임함됨])[ \t]+(?=[-–•○◦▪※])"
 )
-
-
-def in_references(section: str) -> bool:
-    """Whether a section path lies in the report's reference list."""
-    return re.match(rf"{_REFERENCES}\b", section, re.IGNORECASE) is not None
 
 
 @dataclass(frozen=True)

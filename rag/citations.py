@@ -18,10 +18,10 @@ import numpy as np
 from . import quantities
 from .answer import Citation, hit_passages, make_citation
 from .bm25 import tokenize_korean_many
-from .chunking import in_references
 from .language import detect_language
 from .markers import MARKER
 from .names import Places, missing_names, names_of
+from .references import in_references
 from .retrieval import Hit, Retriever
 
 _MARKERS = re.compile(r"\s*" + MARKER.pattern)

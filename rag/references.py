@@ -10,7 +10,8 @@ passages weigh less, unless it asks about the sources themselves ("which author 
 cited…", "참고문헌에 인용된…").
 
 The Korean and English words for a reference list and for citing are facts of the two
-languages, not of any corpus.
+languages, not of any corpus. The sentence scorer (rag.answer) and the citation check
+(rag.citations) read bibliography passages through the same two functions.
 """
 
 from __future__ import annotations
@@ -24,19 +25,20 @@ _HEADING = re.compile(
     r"문\s*헌\s*목\s*록|references?|bibliography|works\s+cited|literature\s+cited|"
     r"sources)\s*$",
     re.IGNORECASE)
-# Words by which a question asks about the sources a report cites.
+# A question about sources, for which bibliography entries and footnotes are evidence like
+# any other sentence ("open-source" is no such word).
 _ASKS = re.compile(
-    r"참고\s*문헌|참고\s*자료|인용(?:된|한|하|되)|출처|문헌|\bcit(?:e|es|ed|ing|ation)s?\b|"
-    r"\breferences?\b|\bbibliograph|\bsources?\b|\barxiv\b|\bdoi\b",
+    r"출처|인용|참고\s*문헌|각주|근거\s*(?:문서|자료)"
+    r"|(?<![-\w])(?:sources?|cit(?:e|es|ed|ing|ation)|references?|footnotes?|bibliography)\b",
     re.IGNORECASE)
 
 
-def is_reference_section(section: str) -> bool:
+def in_references(section: str) -> bool:
     """Whether a passage's section path ("참고문헌", "부록 › References") lies in a
     reference list: any level of the path is a reference-list heading."""
     return any(_HEADING.match(part) for part in section.split("›") if part.strip())
 
 
 def asks_about_sources(question: str) -> bool:
-    """Whether a question asks about what the report cites (its reference list)."""
+    """Whether a question asks about what the report cites (its reference list, notes)."""
     return bool(_ASKS.search(question))

@@ -23,7 +23,7 @@ from .fusion import Ranking, fuse
 from .glossary import Term, expand_query, mine_glossary
 from .language import detect_language
 from .lexicon import GlossCache, Lexicon, build_lexicon
-from .references import asks_about_sources, is_reference_section
+from .references import asks_about_sources, in_references
 from .scope import Scope, document_names, find_scope, strip_names
 from .store import Index, build_settings, check_dimension, index_precision, open_index
 from .translation import Translator
@@ -432,7 +432,7 @@ class Retriever:
         if "references" not in self._derived:
             self._derived["references"] = frozenset(
                 row for row, c in enumerate(self.index.chunks)
-                if is_reference_section(c.section))
+                if in_references(c.section))
         rows = self._derived["references"]
         if not rows:
             return ranked
