@@ -33,8 +33,9 @@ from rag import render
 from rag.answer import Done, Draft, Retrieved, Token, stream_answer
 from rag.config import Config
 from rag.conversation import resolve_followup
+from rag.document_view import document_html
 from rag.embedding import Embedder, load_embedder
-from rag.errors import CorpusError, RagError
+from rag.errors import CorpusError, RagError, bilingual
 from rag.glossing import BackgroundGlossing
 from rag.index_worker import DONE, IndexWorker, JobStatus
 from rag.indexing import Watch, build_index
@@ -53,6 +54,7 @@ log = logging.getLogger("ui")
 # runs on the app's worker thread: a report being indexed never holds up a question.
 _QUEUE = "rag"
 _UPLOADS = "uploads"
+_DOCUMENTS = "documents"
 # How often the upload status is refreshed while a report is indexed, in seconds.
 _POLL_SECONDS = 0.5
 _GLOSS_POLL_SECONDS = 5.0
@@ -142,13 +144,50 @@ table.library tr.state-file-missing td { color: #a33; }
 #sources-panel details.others > summary { cursor: pointer; font-size: .85rem;
   color: var(--body-text-color-subdued); }
 .source a.back { display: none; font-size: .8rem; margin-top: 6px; }
-/* Phone width: the sources lie below the chat, so a card leads back to its answer, and
-   the chat is short enough for the question box to stay in view. */
+.source a.fulldoc { white-space: nowrap; }
+#doc-overlay { position: fixed; inset: 4vh 6vw; z-index: 1000; display: flex;
+  flex-direction: column; background: var(--background-fill-primary);
+  border: 1px solid var(--border-color-primary); border-radius: 10px;
+  box-shadow: 0 12px 40px rgba(0, 0, 0, .3); }
+#doc-overlay[hidden] { display: none; }
+#doc-overlay .doc-bar { display: flex; justify-content: space-between; align-items: center;
+  gap: 8px; padding: 8px 12px; border-bottom: 1px solid var(--border-color-primary); }
+#doc-overlay .doc-body { overflow-y: auto; padding: 10px 16px; flex: 1; }
+#doc-overlay .doc-close { font-size: 1rem; cursor: pointer; border: 1px solid
+  var(--border-color-primary); border-radius: 6px; background: none; padding: 2px 10px;
+  color: inherit; }
+.document-view header { position: sticky; top: -10px; background:
+  var(--background-fill-primary); padding: 4px 0 6px; }
+.document-view .doc-where { font-size: .8rem; color: var(--body-text-color-subdued); }
+.document-view .doc-text { white-space: pre-wrap; line-height: 1.75; font-size: .92rem;
+  word-break: keep-all; overflow-wrap: anywhere; }
+.document-view .page-break { font-size: .75rem; color: var(--body-text-color-subdued);
+  border-top: 1px dashed var(--border-color-primary); margin: 10px 0 4px; padding-top: 2px; }
+.document-view .doc-heading { font-weight: 700; }
+.document-view .in-passage { background: rgba(59, 130, 246, .10); }
+.document-view #doc-passage { scroll-margin-top: 30vh; }
+.document-view mark.quote { background: #fde68a; color: inherit; }
+.dark .document-view mark.quote { background: #92400e; }
+#phone-tabs { display: none; }
+/* Phone width: chat and sources are two tabs; a marker opens the sources tab at its card,
+   which leads back to the answer, and the chat is short enough for the question box to
+   stay in view. */
 @media (max-width: 820px) {
+  #phone-tabs { display: flex; gap: 6px; position: sticky; top: 0; z-index: 20;
+    background: var(--background-fill-primary); padding: 4px 0; }
+  #phone-tabs button { flex: 1; padding: 6px 0; border-radius: 8px; font-weight: 600;
+    border: 1px solid var(--border-color-primary); background: none; color: inherit; }
+  #phone-tabs button.on { background: var(--color-accent); color: white;
+    border-color: var(--color-accent); }
+  #phone-tabs button .fresh { display: none; }
+  #phone-tabs button.new .fresh { display: inline; color: var(--color-accent); }
+  #sources-col:not(.tab-on) { display: none !important; }
+  #chat-col.tab-off { display: none !important; }
   .source a.back { display: inline-block; }
   #chat { height: 52vh !important; min-height: 260px; }
   #sources-col { position: static; }
   #sources-panel { max-height: none; overflow-y: visible; }
+  #doc-overlay { inset: 0; border-radius: 0; }
 }
 """
 
@@ -177,16 +216,39 @@ HEAD = """
     }
     return true;
   }
+  const narrow = () => window.matchMedia("(max-width: 820px)").matches;
+  // Phone width: chat and sources are tabs (classes on the two columns; gradio scopes
+  // the page's CSS under its container, so not on <body>); a new answer marks the
+  // sources tab until it is opened.
+  let current = "chat";
+  function tab(name) {
+    current = name;
+    const sources = document.getElementById("sources-col");
+    const chat = document.getElementById("chat-col");
+    if (sources) sources.classList.toggle("tab-on", name === "sources");
+    if (chat) chat.classList.toggle("tab-off", name === "sources");
+    document.querySelectorAll("#phone-tabs button").forEach((b) => {
+      b.classList.toggle("on", b.dataset.tab === name);
+      if (b.dataset.tab === name) b.classList.remove("new");
+    });
+  }
   let lastMarker = null;
   document.addEventListener("click", (event) => {
     if (!event.target.closest) return;
+    const tabButton = event.target.closest("#phone-tabs button");
+    if (tabButton) { tab(tabButton.dataset.tab); return; }
+    const full = event.target.closest(".source a.fulldoc");
+    if (full) { event.preventDefault(); openDocument(full.dataset); return; }
+    const close = event.target.closest("#doc-overlay .doc-close");
+    if (close) { closeDocument(); return; }
     const back = event.target.closest(".source a.back");
     if (back) {
       // Back to the marker that brought the card up (or to the chat's end).
       event.preventDefault();
+      if (narrow()) tab("chat");
       const to = lastMarker && document.contains(lastMarker) ? lastMarker :
         document.getElementById("chat");
-      if (to) to.scrollIntoView({behavior: "smooth", block: "center"});
+      if (to) setTimeout(() => to.scrollIntoView({behavior: "smooth", block: "center"}), 0);
       return;
     }
     const link = event.target.closest("a.cite");
@@ -194,10 +256,68 @@ HEAD = """
     event.preventDefault();
     event.stopPropagation();
     lastMarker = link;
+    if (narrow()) tab("sources");
     show(link.dataset.target || (link.getAttribute("href") || "").replace(/^#/, ""));
   }, true);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeDocument();
+  });
+  new MutationObserver(() => {
+    const panel = document.getElementById("sources-panel");
+    if (!panel || panel.dataset.seen === panel.innerHTML.length + "") return;
+    panel.dataset.seen = panel.innerHTML.length + "";
+    if (current !== "sources") {
+      const b = document.querySelector('#phone-tabs button[data-tab="sources"]');
+      if (b && panel.querySelector(".source")) b.classList.add("new");
+    }
+  }).observe(document.documentElement, {childList: true, subtree: true});
+  // The whole report, opened at a card's passage: fetched from the app's `document`
+  // endpoint (gradio's call API), escaped by the server (rag/document_view.py).
+  function overlay() {
+    let box = document.getElementById("doc-overlay");
+    if (box) return box;
+    box = document.createElement("div");
+    box.id = "doc-overlay";
+    box.hidden = true;
+    box.setAttribute("role", "dialog");
+    box.innerHTML = '<div class="doc-bar"><span class="doc-title">전체 문서 · full document' +
+      '</span><button class="doc-close" type="button" title="close (Esc)">✕ 닫기 · close' +
+      '</button></div><div class="doc-body"></div>';
+    document.body.appendChild(box);
+    return box;
+  }
+  function closeDocument() {
+    const box = document.getElementById("doc-overlay");
+    if (box) box.hidden = true;
+  }
+  async function openDocument(d) {
+    const box = overlay();
+    const body = box.querySelector(".doc-body");
+    body.textContent = "불러오는 중 · loading…";
+    box.hidden = false;
+    const root = ((window.gradio_config && window.gradio_config.root) ||
+                  window.location.href.split(/[?#]/)[0]).replace(/\\/$/, "");
+    const num = (v) => (v === undefined || v === "" ? null : Number(v));
+    try {
+      const post = await fetch(root + "/gradio_api/call/document", {method: "POST",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({data: [d.doc, num(d.start), num(d.end), num(d.qs), num(d.qe)]})});
+      const id = (await post.json()).event_id;
+      const stream = await (await fetch(root + "/gradio_api/call/document/" + id)).text();
+      const events = [...stream.matchAll(/event: (\\w+)\\ndata: (.*)/g)];
+      const last = events[events.length - 1];
+      if (!last || last[1] !== "complete") {
+        const why = last && last[2] && last[2] !== "null" ? JSON.parse(last[2]) : "";
+        throw new Error(typeof why === "string" ? why : (why.message || JSON.stringify(why)));
+      }
+      body.innerHTML = JSON.parse(last[2])[0];
+      const at = document.getElementById("doc-passage");
+      if (at) at.scrollIntoView({block: "start"});
+    } catch (err) {
+      body.textContent = "문서를 열 수 없습니다 · cannot open the report: " + err.message;
+    }
+  }
   // At phone width the options start closed: open, the sidebar covers the whole screen.
-  const narrow = () => window.matchMedia("(max-width: 820px)").matches;
   let tries = 0;
   const closeSidebar = setInterval(() => {
     const side = document.querySelector(".sidebar");
@@ -353,6 +473,19 @@ class ReportApp:
         except RagError as exc:
             raise _refusal(exc) from exc
 
+    def document(self, doc_id: str, start: int, end: int, quote_start: int | None = None,
+                 quote_end: int | None = None) -> str:
+        """The whole report `doc_id` as HTML, opened at the passage [start, end) with its
+        cited sentence marked (the sources' "full document" link)."""
+        document = self.base.index.documents.get(str(doc_id))
+        if document is None:
+            raise _refusal(CorpusError(
+                f"보고서 {doc_id}가 색인에 없습니다 · no indexed report {doc_id!r}: it was "
+                "removed or re-indexed since; ask again to get its current passages"))
+        return document_html(document, int(start), int(end),
+                             None if quote_start is None else int(quote_start),
+                             None if quote_end is None else int(quote_end))
+
     # --- the chat ----------------------------------------------------------------------
 
     def stop(self, request: gr.Request | None = None) -> None:
@@ -466,14 +599,14 @@ class ReportApp:
                     turns = [*turns, pending]
                     yield list(chat), _panel(turns), turns
         except RagError as exc:
-            gr.Warning(render.escape(str(exc)))
+            gr.Warning(render.escape(bilingual(exc)))
             if draft:
                 # The quoted answer was already there: it stays, the model's failure noted.
                 note = f"LLM 답변 실패 · the LLM failed: {exc}; the quoted answer stays."
                 chat[-1] = _assistant(self._message(draft, resolution, [note]))
                 pending["ok"] = True
             else:
-                chat[-1] = _assistant(render.error_html(str(exc)))
+                chat[-1] = _assistant(render.error_html(bilingual(exc)))
                 pending["html"] = render.turn_sources(number, question, None, lengths, hits)
             # Recorded either way: each question of the chat is a turn (Regenerate, Stop).
             turns = [*turns, pending]
@@ -651,8 +784,11 @@ def build_ui(app: ReportApp) -> gr.Blocks:
         # The header says how far background glossing is.
         gr.Timer(_GLOSS_POLL_SECONDS).tick(app.header, None, header, queue=False,
                                            api_visibility="private")
+        gr.HTML('<div id="phone-tabs" role="tablist"><button type="button" data-tab="chat" '
+                'class="on">대화 · Chat</button><button type="button" data-tab="sources">'
+                '출처 · Sources <span class="fresh">●</span></button></div>')
         with gr.Row(equal_height=False):
-            with gr.Column(scale=6, min_width=400):
+            with gr.Column(scale=6, min_width=400, elem_id="chat-col"):
                 chat = gr.Chatbot(elem_id="chat", height=560, show_label=False,
                                   latex_delimiters=[], feedback_options=None, buttons=["copy"],
                                   placeholder="보고서에 대해 질문하세요 · Ask about the reports",
@@ -756,8 +892,8 @@ def build_ui(app: ReportApp) -> gr.Blocks:
             try:
                 started = app.start_upload(paths)
             except RagError as exc:
-                gr.Warning(render.escape(str(exc)))
-                yield (render.upload_status(str(exc)), gr.update(), gr.update(), None,
+                gr.Warning(render.escape(bilingual(exc)))
+                yield (render.upload_status(bilingual(exc)), gr.update(), gr.update(), None,
                        gr.update(), gr.update(), gr.update())
                 return
             for status in _while_running(app.worker, started):
@@ -789,8 +925,8 @@ def build_ui(app: ReportApp) -> gr.Blocks:
                 try:
                     started = start(*args)
                 except RagError as exc:
-                    gr.Warning(render.escape(str(exc)))
-                    yield (render.upload_status(str(exc)), gr.update(), gr.update(),
+                    gr.Warning(render.escape(bilingual(exc)))
+                    yield (render.upload_status(bilingual(exc)), gr.update(), gr.update(),
                            gr.update(), gr.update())
                     return
                 for status in _while_running(app.worker, started):
@@ -819,6 +955,10 @@ def build_ui(app: ReportApp) -> gr.Blocks:
         cancel.click(on_cancel, None, None, queue=False, api_visibility="private")
         gr.api(app.ask, api_name="ask", concurrency_id=_QUEUE)
         gr.api(app.search, api_name="search", concurrency_id=_QUEUE)
+        # The sources' "full document" view (fetched by the page script, not for clients):
+        # its own queue, so a report opens while an answer is being written.
+        gr.api(app.document, api_name="document", concurrency_id=_DOCUMENTS,
+               concurrency_limit=2, api_visibility="undocumented")
     return demo
 
 

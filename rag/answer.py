@@ -224,8 +224,9 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
     evidence = assess_evidence(retriever, result, scored)
     timings["evidence"] = _ms(t0)
     confidence = confidence_of(evidence, result.language, config)
+    decides = config.abstention == "fitted" and confidence is not None
     supported = bool(scored) and (
-        confidence >= config.abstain_min_confidence if confidence is not None
+        confidence >= config.abstain_min_confidence if decides
         else evidence.supported(*_thresholds(config, result.language),
                                 config.abstain_on_missing_names,
                                 config.abstain_on_missing_kind))
@@ -515,12 +516,10 @@ def unsure_reason(result: SearchResult) -> str:
 
 
 def confidence_of(evidence: Evidence, language: str, config: Any) -> float | None:
-    """The fitted confidence that the passages answer; None when the rules decide: when
-    asked to, for a question in a language the model was not fitted on, or when another
-    embedding model than the fitted one gives the similarities (their scale is the
-    model's own)."""
-    if config.abstention != "fitted":
-        return None
+    """The fitted confidence that the passages answer, shown with the answer whichever
+    decides (RAG_ABSTENTION: the rules by default); None for a question in a language the
+    model was not fitted on, or when another embedding model than the fitted one gives
+    the similarities (their scale is the model's own)."""
     model = load_model()
     if model.embedder != config.model or not model.covers(language):
         return None

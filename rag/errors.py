@@ -49,3 +49,30 @@ class ModelUnavailableError(RagError):
 
 class StoreError(RagError):
     """The database store cannot be reached or used (connection, server, permissions)."""
+
+
+# What each kind of problem is, in Korean, for the UI's bilingual messages (the
+# messages themselves are English, as in the CLI).
+_KOREAN = {
+    ConfigError: "설정 값이 잘못되었습니다",
+    CorpusError: "보고서 파일을 처리할 수 없습니다",
+    QueryError: "질문을 처리할 수 없습니다",
+    IndexNotFoundError: "색인이 없습니다",
+    IndexMismatchError: "색인이 다른 설정으로 만들어졌습니다",
+    IndexLockedError: "다른 색인 작업이 진행 중입니다",
+    IndexCancelledError: "색인이 취소되었습니다",
+    IndexWriteError: "색인을 저장할 수 없습니다",
+    IndexCorruptError: "색인이 손상되었습니다",
+    ModelUnavailableError: "모델을 사용할 수 없습니다",
+    StoreError: "데이터베이스를 사용할 수 없습니다",
+}
+
+
+def bilingual(exc: RagError) -> str:
+    """`exc`'s message behind a Korean line saying what kind of problem it is; a message
+    that already begins in Korean (one written in both languages) is kept as it is."""
+    text = str(exc)
+    if text[:1] and "\uac00" <= text[0] <= "\ud7a3":
+        return text
+    summary = next((_KOREAN[c] for c in type(exc).__mro__ if c in _KOREAN), "오류")
+    return f"{summary} · {text}"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from .errors import IndexCancelledError, IndexLockedError, RagError
+from .errors import IndexCancelledError, IndexLockedError, RagError, bilingual
 from .indexing import Watch
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class IndexWorker:
         except RagError as exc:
             # A user's matter (a cancel, a damaged file, a full disk): one line, no traceback.
             log.warning("%s: %s", what, exc)
-            result, message = None, str(exc)
+            result, message = None, bilingual(exc)
             state = CANCELLED if isinstance(exc, IndexCancelledError) else FAILED
         except Exception as exc:  # a defect: keep the traceback for the log
             log.exception("%s failed", what)

@@ -197,7 +197,8 @@ def source_card(*, anchor: str, label: str, title: str, section: str, doc_id: st
         f'<header><span class="label">{escape(label)}</span>'
         f'<span class="title">{escape(title or doc_id)}</span></header>'
         f'{section_html}'
-        f'<div class="position">{escape(place)} · <code>{escape(doc_id)}</code></div>{bar}'
+        f'<div class="position">{escape(place)} · <code>{escape(doc_id)}</code> · '
+        f'{_full_document_link(doc_id, start, end, quote_start, quote_end)}</div>{bar}'
         f'<div class="passage">'
         f'{passage_html(text, start, quote_start, quote_end)}</div>'
         f'{notes_html(notes)}'
@@ -207,6 +208,17 @@ def source_card(*, anchor: str, label: str, title: str, section: str, doc_id: st
         'answer</a>'
         f'</article>'
     )
+
+
+def _full_document_link(doc_id: str, start: int, end: int, quote_start: int | None,
+                        quote_end: int | None) -> str:
+    """The link that opens the whole report at this passage (ui.py's page script fetches
+    it from the app's `document` endpoint)."""
+    quote = ("" if quote_start is None or quote_end is None else
+             f' data-qs="{int(quote_start)}" data-qe="{int(quote_end)}"')
+    return (f'<a class="fulldoc" href="#" role="button" data-doc="{escape(doc_id)}" '
+            f'data-start="{int(start)}" data-end="{int(end)}"{quote} title="open the whole '
+            f'report at this passage">전체 문서 · full document</a>')
 
 
 def _page_view(preview: str, page_label: str) -> str:

@@ -404,9 +404,13 @@ def test_the_fitted_confidence_decides_for_its_own_embedder(retriever):
         answer = answer_question(fitted, question)
         assert 0.0 <= answer.confidence <= 1.0
         assert answer.abstained == (answer.confidence < threshold)
+    # Under the rules the same confidence is shown, but the rules decide.
     rules = Retriever(fitted.config.replace(abstention="rules"), index=retriever.index,
                       embedder=retriever.embedder)
-    assert answer_question(rules, ANSWERABLE[1][0]).confidence is None
+    for question in [q for q, _ in ANSWERABLE] + UNANSWERABLE_KO:
+        shown, decided = answer_question(rules, question), answer_question(fitted, question)
+        assert shown.confidence == decided.confidence
+        assert shown.abstained == answer_question(retriever, question).abstained
     # English questions were not fitted on (one small English set): the rules decide.
     assert answer_question(fitted, "Huawei Ascend 910C yield?").confidence is None
 

@@ -70,7 +70,9 @@ def test_a_users_error_is_one_line_and_a_defect_keeps_its_traceback(caplog) -> N
     with caplog.at_level(logging.WARNING):
         worker.start(bad_file, "indexing")
         status = worker.wait(10)
-    assert status.state == FAILED and status.message == "scan.pdf is damaged; save it again"
+    # In both languages: the UI shows it as it is.
+    assert status.state == FAILED
+    assert status.message == "보고서 파일을 처리할 수 없습니다 · scan.pdf is damaged; save it again"
     assert all(r.exc_info is None for r in caplog.records)
     caplog.clear()
 

@@ -222,6 +222,18 @@ def test_library_errors_are_shown_as_warnings(app) -> None:
     assert [(t["asked"], t["ok"], t["answer"]) for t in turns] == [("수율은?", False, None)]
 
 
+def test_a_cited_passage_opens_in_its_whole_report(app) -> None:
+    answer = app.ask("화웨이 어센드 910C 칩의 수율은?")
+    c = answer["citations"][0]
+    html = app.document(c["doc_id"], c["start"], c["end"], c["quote_start"], c["quote_end"])
+    # The sentence is marked once, inside the framed passage of the whole report.
+    assert html.count("<mark") == 1 and 'id="doc-passage"' in html
+    assert "화웨이" in re.search(r"<mark[^>]*>(.*?)</mark>", html, re.DOTALL)[1]
+    assert len(re.sub(r"<[^>]+>", "", html)) > len(c["text"]) * 3
+    with pytest.raises(ui.gr.Error, match="no indexed report"):
+        app.document("no-such-report", 0, 10)
+
+
 def test_api_functions_return_the_cli_json(app) -> None:
     assert set(app.ask("화웨이 어센드 910C 칩의 수율은?")) == ANSWER_KEYS
     result = app.search("화웨이 어센드 910C 칩의 수율은?", k=2)
@@ -736,8 +748,7 @@ def test_one_new_conversation_whichever_button_and_a_reload_keeps_it(server,
 
 
 @pytest.mark.integration
-def test_phone_width_keeps_the_box_in_view_and_leads_back_from_a_source(server,
-                                                                         phone) -> None:
+def test_phone_width_shows_chat_and_sources_as_tabs_and_leads_back(server, phone) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -749,20 +760,75 @@ def test_phone_width_keeps_the_box_in_view_and_leads_back_from_a_source(server,
     top = phone.execute_script("return arguments[0].getBoundingClientRect().top", box)
     assert 0 <= top < phone.execute_script("return innerHeight") - 40
     answer = _ask(phone, "화웨이 어센드 910C 칩의 생산 수율은?")
+    # Two tabs: the chat is shown, the sources wait behind their tab, marked new.
+    chat_col, sources_col = (phone.find_element(By.ID, i) for i in ("chat-col", "sources-col"))
+    sources_tab = phone.find_element(By.CSS_SELECTOR, '#phone-tabs button[data-tab="sources"]')
+    assert chat_col.is_displayed() and not sources_col.is_displayed()
+    WebDriverWait(phone, 10).until(lambda d: "new" in sources_tab.get_attribute("class"))
+    _screenshot(phone, server[1], "phone.png", keep=True)
     marker = answer.find_element(By.CSS_SELECTOR, "a.cite")
     marker.click()
     card = phone.find_element(By.ID, "src-1-1")
     time.sleep(1.5)  # the smooth scroll
     in_view = "const r = arguments[0].getBoundingClientRect();" \
               "return r.top < innerHeight && r.bottom > 0;"
+    # The marker opened the sources tab at its card, its sentence marked.
+    assert sources_col.is_displayed() and not chat_col.is_displayed()
+    assert "on" in sources_tab.get_attribute("class").split()
+    assert "new" not in sources_tab.get_attribute("class").split()
     assert phone.execute_script(in_view, card)
+    assert "active" in card.get_attribute("class").split()
+    _screenshot(phone, server[1], "phone-sources.png", keep=True)
     back = card.find_element(By.CSS_SELECTOR, "a.back")
     assert back.is_displayed()
     back.click()
     time.sleep(1.5)
+    assert chat_col.is_displayed() and not sources_col.is_displayed()
     assert phone.execute_script(in_view, marker)
-    _screenshot(phone, server[1], "phone.png", keep=True)
+    # The tab buttons switch by hand too.
+    sources_tab.click()
+    assert sources_col.is_displayed()
+    phone.find_element(By.CSS_SELECTOR, '#phone-tabs button[data-tab="chat"]').click()
+    assert chat_col.is_displayed()
     _no_alert(phone)
+
+
+@pytest.mark.integration
+def test_the_full_document_opens_at_the_cited_passage(server, fresh_browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = fresh_browser
+    _ask(driver, "화웨이 어센드 910C 칩의 생산 수율은?")
+    card = driver.find_element(By.ID, "src-1-1")
+    quote = card.find_element(By.CSS_SELECTOR, "mark.quote").text
+    card.find_element(By.CSS_SELECTOR, "a.fulldoc").click()
+    view = WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#doc-overlay .document-view"))[0]
+    overlay = driver.find_element(By.ID, "doc-overlay")
+    assert overlay.is_displayed()
+    # The whole report, not the passage: its beginning and the cited sentence, marked and
+    # scrolled into the view.
+    text = view.find_element(By.CSS_SELECTOR, ".doc-text").get_attribute("textContent")
+    assert len(text) > 5_000 and quote in text
+    marks = view.find_elements(By.CSS_SELECTOR, "mark.quote")
+    assert [m.text for m in marks] == [quote]
+    body = overlay.find_element(By.CSS_SELECTOR, ".doc-body")
+    seen = "const m = arguments[0].getBoundingClientRect(), b = arguments[1]" \
+           ".getBoundingClientRect(); return m.top >= b.top && m.bottom <= b.bottom;"
+    assert driver.execute_script(seen, marks[0], body)
+    _screenshot(driver, server[1], "document.png", keep=True)
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    WebDriverWait(driver, 5).until(lambda d: not overlay.is_displayed())
+    # A report no longer in the index says so instead of a blank view.
+    driver.execute_script("arguments[0].dataset.doc = 'no-such-report'",
+                          card.find_element(By.CSS_SELECTOR, "a.fulldoc"))
+    card.find_element(By.CSS_SELECTOR, "a.fulldoc").click()
+    WebDriverWait(driver, 30).until(lambda d: "no indexed report" in overlay.text)
+    overlay.find_element(By.CSS_SELECTOR, ".doc-close").click()
+    assert not overlay.is_displayed()
+    _no_alert(driver)
 
 
 @pytest.mark.integration

@@ -338,8 +338,8 @@ def evaluate_answers(items: Sequence[QAItem], answer: Callable[[QAItem], dict[st
                 else 0.0
             row["citations_correct"] = [citation_correct(c["text"], item) for c in citations]
         per_query.append(row)
-    # The fitted confidence where the answers carry one (RAG_ABSTENTION=fitted), else the
-    # evidence coverage the rules decide on.
+    # The fitted confidence where the answers carry one (every Korean answer shows it,
+    # whichever decides), else the evidence coverage the rules decide on.
     of = "confidence" if any(r["confidence"] is not None for r in per_query) else "coverage"
     scored = [r for r in per_query if r[of] is not None]
     cal = calibration([r[of] for r in scored], [r["answerable"] for r in scored])
