@@ -262,15 +262,17 @@ HEAD = """
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") closeDocument();
   });
-  new MutationObserver(() => {
+  // Only the sources panel is watched (not the page: the chat re-renders on every token).
+  const watchSources = setInterval(() => {
     const panel = document.getElementById("sources-panel");
-    if (!panel || panel.dataset.seen === panel.innerHTML.length + "") return;
-    panel.dataset.seen = panel.innerHTML.length + "";
-    if (current !== "sources") {
+    if (!panel) return;
+    clearInterval(watchSources);
+    new MutationObserver(() => {
+      if (current === "sources" || !narrow() || !panel.querySelector(".source")) return;
       const b = document.querySelector('#phone-tabs button[data-tab="sources"]');
-      if (b && panel.querySelector(".source")) b.classList.add("new");
-    }
-  }).observe(document.documentElement, {childList: true, subtree: true});
+      if (b) b.classList.add("new");
+    }).observe(panel, {childList: true, subtree: true});
+  }, 200);
   // The whole report, opened at a card's passage: fetched from the app's `document`
   // endpoint (gradio's call API), escaped by the server (rag/document_view.py).
   function overlay() {
