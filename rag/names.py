@@ -55,6 +55,8 @@ _HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
 _SUFFIX = re.compile(r"[시성도구군현]$")
 # A particle Kiwi left on an unknown name ("신민주공화당의", "밀회의"): the name is the rest.
 _PARTICLE = re.compile(r"(?:의|은|는|을|를|에|에서|와|과|으로|로)$")
+# Between the words of a report's id or title: spaces, hyphens, underscores, punctuation.
+_TITLE_SPLIT = re.compile(r"[\s\-_·:;,.!?()\[\]{}<>《》〈〉「」『』'\"“”‘’/]+")
 # Korean question words Kiwi may tag as proper nouns ("누가 … 임명하는가?").
 _KOREAN_QUESTION_WORDS = frozenset(("누가", "누구", "무엇", "어디", "언제", "어느", "얼마",
                                     "몇", "무슨", "어떤", "어떻게", "왜"))
@@ -90,13 +92,18 @@ class Places:
     flat_labels: str  # the same without spaces and hyphens
     flat_body: str    # the text alone (not titles, where 한국 names institutes), no spaces
     keys: frozenset[str]  # sound keys of the Hangul words
+    # The whole words of the reports' ids and titles: a document is about what its title
+    # names, and its sentences seldom repeat it ("배터리 용량은 3,000 mAh이다." in the
+    # article 삼성 갤럭시 S8). Whole words only: 한국 in 한국지역정보개발원 names an institute.
+    title_words: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, passages: Sequence[Passage]) -> Places:
         labels = _normal(" ".join(f"{p.label} {p.text}" for p in passages))
         body = _normal(" ".join(p.text for p in passages))
+        titles = {w for p in passages for w in _TITLE_SPLIT.split(_normal(p.label)) if w}
         return cls(labels, labels.replace(" ", "").replace("-", ""), body.replace(" ", ""),
-                   frozenset(_sound_keys(passages)))
+                   frozenset(_sound_keys(passages)), frozenset(titles))
 
 
 def names_of(text: str, language: str) -> list[str]:
@@ -226,7 +233,8 @@ def _named(name: str, places: Places, korean_of: Mapping[str, str], whole: bool 
     low = name.lower()
     flat = low.replace(" ", "").replace("-", "")
     if HANGUL_SYLLABLE.search(name):
-        return mentions(places.flat_body, "".join(name.split()))
+        return (mentions(places.flat_body, "".join(name.split()))
+                or _titled(name, places.title_words))
     if low in places.labels or flat in places.flat_labels:
         return True
     korean = EXONYMS.get(low) or korean_of.get(low)
@@ -245,6 +253,16 @@ def _named(name: str, places: Places, korean_of: Mapping[str, str], whole: bool 
         return False
     key = sound_key(flat)
     return bool(key) and key in places.keys
+
+
+def _titled(name: str, words: Collection[str]) -> bool:
+    """Whether a report's title names the Korean `name` as whole words (a particle may
+    follow the last: 정도전의 생애), not inside a longer word."""
+    parts = _normal(name).split()
+    if not parts or not words:
+        return False
+    return all(p in words or any(w.startswith(p) and _PARTICLE.fullmatch(w[len(p):])
+                                 for w in words) for p in parts)
 
 
 def _common(name: str, idf: Mapping[str, float]) -> bool:

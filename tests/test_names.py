@@ -134,6 +134,19 @@ def test_a_country_named_only_in_a_title_is_not_named():
     assert missing_names(["KLID"], Places.of([INSTITUTE]), IDF) == []  # the report's id names it
 
 
+def test_a_korean_name_is_named_by_the_title_of_the_document_it_is_about():
+    # A document's sentences seldom repeat what its title names.
+    phone = Passage("배터리 용량은 내장형 3,000 mAh이다.", "한빛-스마트폰-X9 한빛 스마트폰 X9",
+                    ["배터리", "용량", "내장형", "3,000", "mah"])
+    poet = Passage("그는 1925년 첫 시집을 펴냈다.", "김소월의 생애", ["그", "1925", "시집"])
+    assert missing_names(["한빛", "스마트폰 X9"], Places.of([phone]), IDF) == []
+    assert missing_names(["김소월"], Places.of([poet]), IDF) == []  # a particle after it
+    # Whole words only: 한국 inside an institute's name is not the country, and another
+    # document's subject is not this one's.
+    assert missing_names(["한국"], Places.of([INSTITUTE]), IDF) == ["한국"]
+    assert missing_names(["한빛", "윤동주"], Places.of([phone, poet]), IDF) == ["윤동주"]
+
+
 def test_no_passages_miss_every_uncommon_name():
     assert missing_names(["Tencent", "AI"], Places.of([]), IDF) == ["Tencent"]
 
