@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -23,7 +24,7 @@ from .answer_kind import asked_slot, focus_of, kind_of, states
 from .bm25 import morphemes, tokenize_korean, tokenize_korean_many
 from .errors import ModelUnavailableError, QueryError
 from .footnotes import NoteLink, without_marks
-from .language import reply_language
+from .language import HANGUL_SYLLABLE, reply_language
 from .markers import as_report_text
 from .names import Passage, Places, missing_names, names_of
 from .references import asks_about_sources, in_references
@@ -329,7 +330,8 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     """Features that tell an answerable question from one the reports do not answer.
 
     Coverage is the IDF-weighted share of the question's terms (its nouns and names, not
-    its verbs nor the noun for what it asks) found in the best of the top passages: a
+    its verbs nor the noun for what it asks) found in the best of the top passages (with
+    their report's title and section): a
     question about Japan's budget retrieves passages about budgets, but the decisive term
     (일본) is missing from them. A Korean question's term that occurs
     nowhere in the reports (창업자, 항저우) counts as missing with the highest weight;
@@ -371,10 +373,26 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     if not total:
         return Evidence(1.0, best_sentence, top_passage, missing, kind, given, focus,
                         best_overlap, len(names), near)
-    passages = tokenize_korean_many([f"{h.section}\n{h.text}" for h in result.hits[:2]])
-    coverage = max(sum(idf[t] for t in known & set(terms)) / total for terms in passages)
+    # With the report's title: a document is about what its title names, and its
+    # sentences seldom repeat it (the article 전지현: "9개 광고를 했고").
+    texts = [f"{h.title}\n{h.section}\n{h.text}" for h in result.hits[:2]]
+    weight = {t: idf[t] for t in known} | dict.fromkeys(unknown, _UNKNOWN_WEIGHT * top_idf)
+    coverage = max(sum(w for t, w in weight.items() if t in set(terms) or _spelled_in(t, flat))
+                   / total for terms, flat in zip(tokenize_korean_many(texts),
+                                                  map(_flat, texts), strict=True))
     return Evidence(round(coverage, 4), best_sentence, top_passage, missing, kind, given,
                     focus, best_overlap, len(names), near)
+
+
+def _flat(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def _spelled_in(term: str, flat: str) -> bool:
+    """Whether a Korean term of two or more letters is spelled in a passage (`flat`, no
+    spaces) though the tokenizer split it otherwise there or here: Kiwi reads 에스퍼 in a
+    question as 에스 + 퍼, 대승광오온론 as an unknown 대승광오온."""
+    return len(term) >= 2 and HANGUL_SYLLABLE.search(term) is not None and term in flat
 
 
 def kind_given(retriever: Retriever, names: list[str], scored: list[ScoredSentence],

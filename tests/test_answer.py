@@ -372,7 +372,7 @@ def test_a_bracketed_number_in_the_report_is_not_a_citation_marker(tmp_path) -> 
     from rag.render import answer_html
 
     config = make_config(tmp_path)
-    write_corpus(config.corpus_dir, {"harbor.txt": (
+    write_corpus(config.corpus_dir, {"부산항 물동량.txt": (
         "항만 물동량 보고서\n\n부산항의 컨테이너 물동량은 2,400만 TEU로 집계되었다[1].\n"
         "[1] 해양수산부 통계 참조.\n")})
     build_index(config, embedder=HashEmbedder())
@@ -466,3 +466,56 @@ def test_an_english_question_searched_by_its_words_alone_is_unsure() -> None:
     korean = SearchResult("blues in the night을 부른 가수는?", "hybrid", (), (glossary,), {},
                           "mixed")
     assert unsure_reason(korean) == ""
+
+
+# Each fact lies passages away from the title line (chunks are 64 tokens here).
+_FILLER = ("개요\n출시 당시 여러 매체가 이를 다루었고 평가는 대체로 엇갈렸다. 이후 여러 차례 "
+           "개정과 보완이 이루어졌으며 관련 논의는 지금도 이어지고 있다. 초기 반응은 "
+           "조심스러웠으나 시간이 지나며 널리 알려졌고 여러 분야에서 언급되었다.\n\n")
+ARTICLES = {
+    "한빛 스마트폰 X9.txt": "한빛 스마트폰 X9\n\n" + _FILLER * 3
+    + "사양\n배터리 용량은 내장형 3,000 mAh이다. 화면은 6.2인치이다.\n",
+    "김소월.txt": "김소월\n\n" + _FILLER * 3
+    + "생애\n그는 평안북도에서 태어났다. 1925년 첫 시집을 펴냈다.\n",
+    "부산항 물동량.txt": "부산항 물동량\n\n" + _FILLER * 3
+    + "현황\n컨테이너 물동량은 2,400만 TEU였다.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def articles(tmp_path_factory) -> Retriever:
+    """Three short articles whose sentences do not repeat the subject their title names."""
+    from rag.embedding import HashEmbedder
+    from rag.indexing import build_index
+    from tests.conftest import make_config, write_corpus
+
+    root = tmp_path_factory.mktemp("articles")
+    write_corpus(root / "corpus", ARTICLES)
+    config = make_config(root)
+    build_index(config, embedder=HashEmbedder())
+    return Retriever(config, embedder=HashEmbedder())
+
+
+@pytest.mark.parametrize(("question", "figure"), [
+    ("한빛 스마트폰 X9의 배터리 용량은?", "3,000 mAh"),
+    ("김소월이 첫 시집을 펴낸 해는?", "1925년"),
+])
+def test_a_document_s_title_names_what_its_sentences_leave_out(articles, question, figure):
+    result = articles.search(question, k=2)
+    evidence = assess_evidence(articles, result, score_sentences(articles, result))
+    assert evidence.coverage == 1.0 and not evidence.missing_names and evidence.kind_given
+    answer = answer_question(articles, question)
+    assert not answer.abstained and figure in answer.answer
+    # Another article's subject is not named by this one's title.
+    other = articles.search(question.replace("한빛", "두리").replace("김소월", "윤동주"), k=2)
+    assert assess_evidence(articles, other, score_sentences(articles, other)).missing_names
+
+
+def test_a_korean_term_counts_where_a_passage_spells_it_though_tokenized_otherwise():
+    from rag.answer import _spelled_in
+
+    flat = "에스퍼타입포켓몬에게강한타입은악타입이다"
+    assert _spelled_in("에스퍼", flat) and _spelled_in("포켓몬", flat)
+    # One letter is too little to tell, and Latin words are left to the tokenizer.
+    assert not _spelled_in("퍼", flat) and not _spelled_in("ai", "said")
+    assert not _spelled_in("고스트", flat)
