@@ -377,8 +377,8 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     # sentences seldom repeat it (the article 전지현: "9개 광고를 했고").
     texts = [f"{h.title}\n{h.section}\n{h.text}" for h in result.hits[:2]]
     weight = {t: idf[t] for t in known} | dict.fromkeys(unknown, _UNKNOWN_WEIGHT * top_idf)
-    coverage = max(sum(w for t, w in weight.items() if t in set(terms) or _spelled_in(t, flat))
-                   / total for terms, flat in zip(tokenize_korean_many(texts),
+    coverage = max(sum(w for t, w in weight.items() if t in terms or _spelled_in(t, flat))
+                   / total for terms, flat in zip(map(set, tokenize_korean_many(texts)),
                                                   map(_flat, texts), strict=True))
     return Evidence(round(coverage, 4), best_sentence, top_passage, missing, kind, given,
                     focus, best_overlap, len(names), near)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .language import HANGUL_SYLLABLE
+
 
 class RagError(Exception):
     """Base class: every message says what went wrong, where, and what to do."""
@@ -72,7 +74,7 @@ def bilingual(exc: RagError) -> str:
     """`exc`'s message behind a Korean line saying what kind of problem it is; a message
     that already begins in Korean (one written in both languages) is kept as it is."""
     text = str(exc)
-    if text[:1] and "\uac00" <= text[0] <= "\ud7a3":
+    if HANGUL_SYLLABLE.match(text):
         return text
     summary = next((_KOREAN[c] for c in type(exc).__mro__ if c in _KOREAN), "오류")
     return f"{summary} · {text}"
