@@ -273,6 +273,35 @@ HEAD = """
       if (b) b.classList.add("new");
     }).observe(panel, {childList: true, subtree: true});
   }, 200);
+  // A question sent brings the chat to its end and keeps it there while the answer is
+  // written, until the reader scrolls: gradio's chatbot stops following for good once
+  // the reader has scrolled up, even when the page scrolls it back down.
+  let following = false;
+  let chatScroller = null;
+  function scroller() {
+    if (chatScroller && document.contains(chatScroller)) return chatScroller;
+    chatScroller = [...document.querySelectorAll("#chat *")].find((e) =>
+      ["auto", "scroll"].includes(getComputedStyle(e).overflowY)) || null;
+    return chatScroller;
+  }
+  function toEnd() {
+    const box = following && scroller();
+    if (box) box.scrollTop = box.scrollHeight;
+  }
+  window.ragFollowChat = () => { following = true; toEnd(); };
+  const watchChat = setInterval(() => {
+    const chat = document.getElementById("chat");
+    if (!chat) return;
+    clearInterval(watchChat);
+    new MutationObserver(toEnd).observe(chat, {childList: true, subtree: true,
+                                               characterData: true});
+    const leave = () => { following = false; };
+    chat.addEventListener("wheel", leave, {passive: true});
+    chat.addEventListener("touchmove", leave, {passive: true});
+    chat.addEventListener("keydown", (event) => {
+      if (["PageUp", "ArrowUp", "Home"].includes(event.key)) leave();
+    });
+  }, 200);
   // The whole report, opened at a card's passage: fetched from the app's `document`
   // endpoint (gradio's call API), escaped by the server (rag/document_view.py).
   function overlay() {
@@ -854,7 +883,7 @@ def build_ui(app: ReportApp) -> gr.Blocks:
                 concurrency_id=_QUEUE))
         regenerated = regenerate.click(
             _drop_last, [chat, turns], [asked, chat, turns, sources], queue=False,
-            api_visibility="private").then(busy, None, controls, queue=False).then(
+            api_visibility="private", js=_SCROLL_TO_NEWEST).then(busy, None, controls, queue=False).then(
             app.respond, inputs, outputs, api_visibility="private", concurrency_id=_QUEUE)
         answering.append(regenerated)
         for event in answering:
@@ -964,12 +993,11 @@ def build_ui(app: ReportApp) -> gr.Blocks:
     return demo
 
 
-# Before a question is sent, the chat scrolls to its end: the new answer lands in view
-# even when the reader had scrolled up (the chat only follows answers from its end).
-_SCROLL_TO_NEWEST = """(q) => {
-  document.querySelectorAll('#chat *').forEach((e) => {
-    if (e.scrollHeight > e.clientHeight + 4) e.scrollTop = e.scrollHeight; });
-  return q; }"""
+# A question sent makes the chat follow its answer (the page script's ragFollowChat): the
+# new answer lands in view even when the reader had scrolled up.
+_SCROLL_TO_NEWEST = """(...args) => {
+  if (window.ragFollowChat) window.ragFollowChat();
+  return args.length === 1 ? args[0] : args; }"""
 
 
 _STOP = "중지 · Stop"

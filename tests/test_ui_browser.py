@@ -794,6 +794,67 @@ def test_phone_width_shows_chat_and_sources_as_tabs_and_leads_back(server, phone
 
 
 @pytest.mark.integration
+def test_the_first_tries_small_defects_stay_fixed(server, fresh_browser) -> None:
+    """What a new user met on the first try: a better passage hidden after the answer, a
+    footnote number left in the answer ("확장했다.8) [1]"), "1 sources", scrollbars beside
+    the headings, a marker with no preview, and a new answer landing out of sight after
+    the reader had scrolled up."""
+    from selenium.webdriver.common.by import By
+
+    driver = fresh_browser
+    answer = _ask(driver, "상하이의 AI 정책은?")
+    # The other retrieved passages follow the cited one, folded, with their scores.
+    others = driver.find_element(By.CSS_SELECTOR, "#turn-1 details.others")
+    others.find_element(By.TAG_NAME, "summary").click()
+    assert "상하이" in others.text and "other retrieved passage" in others.text
+    # The marker previews its sentence on hover.
+    marker = answer.find_element(By.CSS_SELECTOR, "a.cite")
+    assert marker.get_attribute("title").startswith("[1] ") and len(marker.get_attribute(
+        "title")) > 20
+    answer = _ask(driver, "AI for All 정책은 어느 도시들에서 동시에 발표되었나?")
+    assert "충칭" in answer.text
+    # The report's footnote mark after the quoted sentence is not part of the answer.
+    assert not re.search(r"[다음함\.]\s*\d{1,2}\)", answer.text), answer.text
+    chat = driver.find_element(By.ID, "chat").text
+    assert not re.search(r"\b1 sources\b", chat), chat
+    # No small box (a heading, a label) shows a scrollbar of its own.
+    stray = driver.execute_script(
+        "return [...document.querySelectorAll('body *')].filter((e) => {"
+        " const s = getComputedStyle(e);"
+        " return ['auto', 'scroll'].includes(s.overflowY) && e.clientHeight > 0 &&"
+        " e.clientHeight < 80 && e.scrollHeight > e.clientHeight + 1 &&"
+        " !e.closest('textarea'); }).map((e) => e.tagName + '.' + e.className + ': ' +"
+        " e.textContent.slice(0, 40));")
+    assert not stray, stray
+    # Scrolled up to the first answer of a chat longer than its box, the next question's
+    # answer still lands in view.
+    third = _ask(driver, "화웨이 어센드 910C 칩의 생산 수율은?")
+    # The reader scrolls the chat up with the mouse wheel.
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+
+    time.sleep(1)
+    box = driver.execute_script(
+        "return [...document.querySelectorAll('#chat *')].find((e) =>"
+        " e.scrollHeight > e.clientHeight + 4)")
+    assert box is not None, "the chat should be longer than its box here"
+    ActionChains(driver).scroll_from_origin(ScrollOrigin.from_element(box), 0, -3000).perform()
+    # In view of the window and of the chat's own scrolling box.
+    in_view = ("const r = arguments[0].getBoundingClientRect(); let e = arguments[0];"
+               "while ((e = e.parentElement)) { if (e.scrollHeight > e.clientHeight + 4 &&"
+               " ['auto', 'scroll'].includes(getComputedStyle(e).overflowY)) {"
+               " const b = e.getBoundingClientRect();"
+               " if (r.top >= b.bottom || r.bottom <= b.top) return false; } }"
+               "return r.bottom > 0 && r.top < innerHeight;")
+    time.sleep(0.5)
+    assert not driver.execute_script(in_view, third)
+    newest = _ask(driver, "딥시크가 V3 개발에 쓴 돈은?")
+    time.sleep(1)  # the chat's own scroll after the answer
+    assert driver.execute_script(in_view, newest)
+    _no_alert(driver)
+
+
+@pytest.mark.integration
 def test_the_full_document_opens_at_the_cited_passage(server, fresh_browser) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -864,3 +925,4 @@ def test_the_report_library_lists_reindexes_and_removes(server, fresh_browser) -
     assert "energy-plan" not in driver.find_element(By.ID, "library-table").text
     assert not (server[1] / "corpus" / "energy-plan.txt").exists()
     _no_alert(driver)
+
