@@ -883,7 +883,8 @@ def build_ui(app: ReportApp) -> gr.Blocks:
                 concurrency_id=_QUEUE))
         regenerated = regenerate.click(
             _drop_last, [chat, turns], [asked, chat, turns, sources], queue=False,
-            api_visibility="private", js=_SCROLL_TO_NEWEST).then(busy, None, controls, queue=False).then(
+            api_visibility="private", js=_SCROLL_TO_NEWEST).then(
+            busy, None, controls, queue=False).then(
             app.respond, inputs, outputs, api_visibility="private", concurrency_id=_QUEUE)
         answering.append(regenerated)
         for event in answering:

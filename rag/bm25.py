@@ -69,6 +69,13 @@ def proper_names(texts: list[str]) -> list[set[str]]:
             for tokens in _kiwi().tokenize(normalised)]
 
 
+def title_names(title: str) -> list[str]:
+    """The BM25 terms of a document's title that are names (Kiwi's proper nouns, Latin
+    words): what indexing.index_terms adds to each of the document's passages."""
+    found = proper_names([title])[0]
+    return [t for t in tokenize_korean(title) if t.lower() in found]
+
+
 def tokenize_korean(text: str) -> list[str]:
     """BM25 terms of `text`: Korean morphemes plus lower-cased Latin terms and numbers.
 

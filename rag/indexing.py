@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .bm25 import tokenize_korean_many
+from .bm25 import title_names, tokenize_korean_many
 from .chunking import Chunk, Sentence, chunk_document, split_sentences
 from .config import Config
 from .embedding import Embedder, cache_label, encoder_precision, load_embedder
@@ -263,10 +263,16 @@ def gloss_vocabulary(config: Config, tokens: list[list[str]], progress: bool = F
 def index_terms(chunks: list[Chunk], citing: Sequence[tuple[int, str]] = ()
                 ) -> list[list[str]]:
     """BM25 terms of each chunk: its section path counts, as headings name the topic, and
-    so do the sentences citing the footnotes it holds (`citing`: note offset, sentence)."""
-    return tokenize_korean_many([_attached(c.start, c.end, citing)
-                                 + (f"{c.section}\n{c.text}" if c.section else c.text)
-                                 for c in chunks])
+    so do the sentences citing the footnotes it holds (`citing`: note offset, sentence),
+    and the names in its document's title (`title_names`): an article names its subject
+    in its title and seldom again. The title's other words are left out: a report's
+    title ("정책과 사례") would pull every question using them to that report."""
+    terms = tokenize_korean_many([_attached(c.start, c.end, citing)
+                                  + (f"{c.section}\n{c.text}" if c.section else c.text)
+                                  for c in chunks])
+    names = {title: title_names(title) for title in {c.title for c in chunks}}
+    return [t + names[c.title] for t, c in zip(terms, chunks)]
+
 
 
 def _rows_by_doc(items: Sequence[Chunk] | Sequence[Sentence]) -> dict[str, list[int]]:

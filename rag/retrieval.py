@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .bm25 import tokenize_korean
+from .bm25 import title_names, tokenize_korean
 from .config import Config
 from .embedding import Embedder, load_embedder
 from .errors import ModelUnavailableError, QueryError
@@ -218,11 +218,16 @@ class Retriever:
 
     @property
     def idf(self) -> dict[str, float]:
-        """BM25-style inverse document frequency of every indexed term."""
+        """BM25-style inverse document frequency of every indexed term, over the passages'
+        own text: the names of a document's title, added to each of its passages' terms
+        for search (indexing.index_terms), would make an article's subject look common."""
         if "idf" not in self._derived:
             df: dict[str, int] = {}
-            for terms in self.index.tokens:
-                for t in set(terms):
+            added: dict[str, int] = {}
+            for chunk, terms in zip(self.index.chunks, self.index.tokens, strict=True):
+                if chunk.title not in added:
+                    added[chunk.title] = len(title_names(chunk.title))
+                for t in set(terms[:len(terms) - added[chunk.title]]):
                     df[t] = df.get(t, 0) + 1
             n = len(self.index.tokens)
             self._derived["idf"] = {t: math.log(1 + (n - d + 0.5) / (d + 0.5))

@@ -48,8 +48,9 @@ from .ingest import Document
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 6
-# Bump when tokenize_korean changes, so old BM25 files are not silently mixed with new terms.
-BM25_TOKENIZER = "kiwipiepy-morphemes-v1"
+# Bump when tokenize_korean or what a chunk's terms are read from (indexing.index_terms)
+# changes, so old BM25 files are not silently mixed with new terms.
+BM25_TOKENIZER = "kiwipiepy-morphemes-v1+title-names"
 # How often a reader tries again when the generation it opened is removed under it.
 _LOAD_ATTEMPTS = 3
 _REBUILD = "rebuild it with: rag index --rebuild"

@@ -64,3 +64,11 @@ def test_a_text_without_pages_has_no_page_marks_and_offsets_are_clipped() -> Non
     assert f"chars 0–{len(doc.text):,} of {len(doc.text):,}" in html
     # An empty passage frames nothing.
     assert PASSAGE_ID not in document_html(doc, 4, 4)
+
+
+def test_the_page_script_and_style_use_the_passage_id():
+    # The page opens the view at the element this module frames; the two must agree.
+    import ui
+
+    assert f'getElementById("{PASSAGE_ID}")' in ui.HEAD
+    assert f"#{PASSAGE_ID} " in ui.CSS

@@ -257,6 +257,22 @@ def test_index_terms_include_the_section(corpus_dir):
     assert {"데이터", "센터", "오픈", "소스", "모델", "공개"} <= set(terms)  # and the text
 
 
+def test_index_terms_include_the_documents_title(tmp_path):
+    # An article names its subject in its title and seldom again: every passage is found
+    # by it, not only the first.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "lake.txt").write_text(
+        "바이칼 호수의 자연과 역사\n\n"
+        + "세계에서 가장 깊은 호수로 수심은 1,642미터에 이른다. " * 20
+        + "\n\n겨울에는 얼음 두께가 1미터를 넘고 그 위로 차가 다닌다.", encoding="utf-8")
+    doc = read_corpus(corpus).documents[0]
+    chunks = chunk_document(doc, 64, 16)
+    assert len(chunks) > 2
+    for terms in index_terms(chunks):
+        assert "바이칼" in terms
+
+
 def test_manifest_does_not_list_itself(built_config):
     manifest = load(built_config).manifest
     assert (current_dir(built_config.index_dir) / MANIFEST).is_file()

@@ -1,6 +1,7 @@
 """Retrieval: hits with exact offsets, modes, the document filter, and query errors."""
 
 import json
+import math
 
 import pytest
 from conftest import make_config, write_corpus
@@ -339,3 +340,27 @@ def test_validate_query_keeps_words_of_any_script_and_drops_control_characters()
     assert validate_query("환율\x07 전망은?", 100) == "환율  전망은?"
     assert validate_query("GDP 2.1%", 100) == "GDP 2.1%"
     assert validate_query("２０２４", 100) == "２０２４"
+
+
+def test_an_articles_title_finds_each_of_its_passages_but_keeps_its_rarity(tmp_path):
+    # The subject is named in the title and once in the text: every passage is found by
+    # it, and its inverse document frequency is that of the text (one passage).
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "lake.txt").write_text(
+        "바이칼 호수의 자연과 역사\n\n바이칼 호수는 시베리아에 있다.\n\n"
+        + "세계에서 가장 깊은 호수로 수심은 1,642미터에 이른다. " * 12
+        + "\n\n겨울에는 얼음 두께가 1미터를 넘고 그 위로 차가 다닌다.", encoding="utf-8")
+    (tmp_path / "corpus" / "river.txt").write_text(
+        "레나강의 흐름과 유역\n\n" + "강은 북쪽으로 흘러 랍테프해로 들어간다. " * 12,
+        encoding="utf-8")
+    config = make_config(tmp_path)
+    build_index(config, embedder=HashEmbedder())
+    retriever = Retriever(config)
+    lake = [i for i, c in enumerate(retriever.index.chunks) if c.doc_id == "lake"]
+    assert len(lake) > 2
+    found = {h.chunk_id for h in retriever.search("바이칼", k=len(lake), mode="bm25").hits}
+    assert found == {retriever.index.chunks[i].chunk_id for i in lake}
+    in_text = sum("바이칼" in retriever.index.chunks[i].text for i in lake)
+    n = len(retriever.index.chunks)
+    assert retriever.idf["바이칼"] == pytest.approx(
+        math.log(1 + (n - in_text + 0.5) / (in_text + 0.5)))
