@@ -90,8 +90,9 @@ class Answer:
     closest: tuple[Hit, ...] = ()
     flags: tuple[str, ...] = ()
     search: dict[str, Any] = field(default_factory=dict)
-    # The fitted probability that the passages answer the question (rag.abstention);
-    # None when the rules decide (Config.abstention = "rules").
+    # The fitted probability that the passages answer the question (rag.abstention),
+    # whichever decides; None for a question in a language the model was not fitted on
+    # (English) or when another embedding model gives the similarities.
     confidence: float | None = None
     # LLM mode: the extractive answer shown while the model wrote (None in extractive mode
     # and when the question abstained before the model was asked), and the model's reply

@@ -148,13 +148,14 @@ class Config:
     # Subtracted from the score of a bibliography entry or footnote, unless the question
     # asks for a source.
     bibliography_penalty: float = 0.1
-    # "rules": the hand-set thresholds and checks below. "fitted": abstain when the
-    # confidence fitted on labelled Korean questions of two corpora (rag.abstention,
-    # bench/fit_abstention.py) is below abstain_min_confidence; English questions keep the
-    # rules. Not the default: it trades the own set's unanswerable abstention (97% -> 89%)
-    # for KorQuAD's false abstention (13.2% -> 5.4%), docs/tuning.md.
-    abstention: str = "rules"
-    abstain_min_confidence: float = 0.23
+    # "fitted" (the default): abstain when the confidence fitted on labelled Korean
+    # questions of two corpora (rag.abstention, bench/fit_abstention.py) is below
+    # abstain_min_confidence, the model's threshold: the lowest at which the fitting
+    # half's unanswerable questions are abstained on 90% of the time. English questions,
+    # and any question when another embedding model gives the similarities, keep the
+    # rules. "rules": the hand-set thresholds and checks below (docs/tuning.md).
+    abstention: str = "fitted"
+    abstain_min_confidence: float = 0.24
     # Abstain unless the best passage holds this share of the question's IDF-weighted
     # terms and some sentence is this similar to it; tuned in docs/tuning.md.
     abstain_min_coverage: float = 0.45

@@ -136,8 +136,9 @@ TALENT = "해외 인재 유치를 위해 높은 연봉을 제공함"
 
 @pytest.fixture
 def glossed(tmp_path, monkeypatch):
-    """A corpus whose words the fake dictionary glosses at indexing time."""
-    write_corpus(tmp_path / "corpus", {"talent.txt": f"인재 정책\n\n1 개요\n- {TALENT}\n"
+    """A corpus whose words the fake dictionary glosses at indexing time. The file's name,
+    its title, is Hangul: a Latin one ("talent") would match the English word itself."""
+    write_corpus(tmp_path / "corpus", {"보고서.txt": f"인재 정책\n\n1 개요\n- {TALENT}\n"
                                        "- 물 가격은 3% 올랐음\n- 특허 출원은 38,000건임\n"})
     generator = Dictionary()
     monkeypatch.setattr("rag.llm.load_generator", lambda config, role="answer": generator)
