@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexCorruptError, ModelUnavailableError
+from .lexicon import is_function_word
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +73,13 @@ def proper_names(texts: list[str]) -> list[set[str]]:
 
 def title_names(title: str) -> list[str]:
     """The BM25 terms of a document's title that are names (Kiwi's proper nouns, Latin
-    words): what indexing.index_terms adds to each of the document's passages."""
+    words): what indexing.index_terms adds to each of the document's passages. English
+    function words are no names unless capitalised as an acronym (WHO): a report filed
+    as "who-…" would otherwise be found by every question asking "Who …"."""
     found = proper_names([title])[0]
-    return [t for t in tokenize_korean(title) if t.lower() in found]
+    acronyms = {w.lower() for w in re.findall(r"[A-Za-z]{2,}", title) if w.isupper()}
+    return [t for t in tokenize_korean(title) if t.lower() in found
+            and not (t.isascii() and is_function_word(t) and t not in acronyms)]
 
 
 def tokenize_korean(text: str) -> list[str]:

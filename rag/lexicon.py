@@ -73,7 +73,12 @@ class Lexicon:
 def is_stop_word(word: str) -> bool:
     """Whether an English word is too short or too common to say which Korean word is
     meant."""
-    return len(word) < 3 or word.lower() in _STOP
+    return len(word) < 3 or is_function_word(word)
+
+
+def is_function_word(word: str) -> bool:
+    """Whether an English word is one of the common words that name nothing (who, the)."""
+    return word.lower() in _STOP
 
 
 def english_key(word: str) -> str:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rag.bm25 import BM25Index, tokenize_korean, tokenize_korean_many
+from rag.bm25 import BM25Index, title_names, tokenize_korean, tokenize_korean_many
 from rag.errors import IndexCorruptError
 
 
@@ -125,3 +125,16 @@ def test_load_truncated_file_raises_corrupt(tiny, tmp_path, name):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(IndexCorruptError, match="BM25"):
         BM25Index.load(tmp_path)
+
+
+@pytest.mark.parametrize(("title", "names"), [
+    ("바이칼 호수의 자연과 역사", ["바이칼"]),           # a proper noun, not the common nouns
+    ("구리야마 히데키", ["구리야마 히데키"]),
+    ("ESP 기타", ["esp"]),
+    # A file name as the title: an English function word names nothing ...
+    ("who-pandemic-report", ["pandemic", "report"]),
+    # ... unless written as an acronym.
+    ("The WHO report on 결핵", ["who", "report"]),
+])
+def test_title_names_are_the_titles_proper_nouns_and_latin_words(title, names):
+    assert title_names(title) == names
