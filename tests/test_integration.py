@@ -130,6 +130,9 @@ def test_fitted_confidence_answers_a_covered_question_and_abstains_on_an_absent_
     absent = answer_question(fitted, "사우디아라비아의 반도체 보조금 규모는 얼마인가?")
     assert absent.abstained and absent.confidence is not None
     assert absent.confidence < threshold
-    # The default decides by the rules, and still reports the fitted confidence beside it.
-    ruled = answer_question(retriever, "어센드 910C 칩의 수율은 얼마나 올랐나?")
+    # The fitted confidence is the default; the rules, when chosen, still report it.
+    assert retriever.config.abstention == "fitted"
+    rules = Retriever(retriever.config.replace(abstention="rules"), index=retriever.index,
+                      embedder=retriever.embedder)
+    ruled = answer_question(rules, "어센드 910C 칩의 수율은 얼마나 올랐나?")
     assert not ruled.abstained and ruled.confidence == covered.confidence
