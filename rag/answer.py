@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
 from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -24,7 +23,7 @@ from .answer_kind import asked_slot, focus_of, kind_of, states
 from .bm25 import morphemes, tokenize_korean, tokenize_korean_many
 from .errors import ModelUnavailableError, QueryError
 from .footnotes import NoteLink, without_marks
-from .language import HANGUL_SYLLABLE, reply_language
+from .language import HANGUL_SYLLABLE, folded, reply_language
 from .markers import as_report_text
 from .names import Passage, Places, missing_names, names_of
 from .references import asks_about_sources, in_references
@@ -386,7 +385,7 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
 
 
 def _flat(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+    return "".join(folded(text).split())
 
 
 def _spelled_in(term: str, flat: str) -> bool:

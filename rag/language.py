@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # A Hangul syllable, the unit of written Korean (one regex for every module that asks).
 HANGUL_SYLLABLE = re.compile(r"[\uac00-\ud7a3]")
@@ -12,6 +13,12 @@ _QUOTED = re.compile(r"‘[^’]*’|“[^”]*”|'[^']*'|\"[^\"]*\"|「[^」]*
 _QUESTION_WORDS = {"what", "how", "which", "who", "whom", "whose", "when", "where", "why",
                    "is", "are", "was", "were", "does", "do", "did", "can", "could", "list",
                    "name", "according", "in", "by", "the", "a", "an"}
+
+
+def folded(text: str) -> str:
+    """`text` for matching as written whatever its case and width (NFKC, lower case):
+    full-width "ＡＩ" and "ai" are one word."""
+    return unicodedata.normalize("NFKC", text).lower()
 
 
 def detect_language(text: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .bm25 import proper_names
 from .glossary import Term
-from .language import HANGUL_SYLLABLE
+from .language import HANGUL_SYLLABLE, folded
 
 # A name with a lower IDF (in over ~30% of passages: 중국, AI) is often left implicit by
 # the passage that answers about it, so it is never required.
@@ -99,9 +99,9 @@ class Places:
 
     @classmethod
     def of(cls, passages: Sequence[Passage]) -> Places:
-        labels = _normal(" ".join(f"{p.label} {p.text}" for p in passages))
-        body = _normal(" ".join(p.text for p in passages))
-        titles = {w for p in passages for w in _TITLE_SPLIT.split(_normal(p.label)) if w}
+        labels = folded(" ".join(f"{p.label} {p.text}" for p in passages))
+        body = folded(" ".join(p.text for p in passages))
+        titles = {w for p in passages for w in _TITLE_SPLIT.split(folded(p.label)) if w}
         return cls(labels, labels.replace(" ", "").replace("-", ""), body.replace(" ", ""),
                    frozenset(_sound_keys(passages)), frozenset(titles))
 
@@ -258,7 +258,7 @@ def _named(name: str, places: Places, korean_of: Mapping[str, str], whole: bool 
 def _titled(name: str, words: Collection[str]) -> bool:
     """Whether a report's title names the Korean `name` as whole words (a particle may
     follow the last: 정도전의 생애), not inside a longer word."""
-    parts = _normal(name).split()
+    parts = folded(name).split()
     if not parts or not words:
         return False
     return all(p in words or any(w.startswith(p) and _PARTICLE.fullmatch(w[len(p):])
@@ -295,10 +295,6 @@ def _latin_sounds(word: str) -> list[str]:
         else:
             i += 1
     return sounds
-
-
-def _normal(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
 
 
 def _one_edit(a: str, b: str) -> bool:
