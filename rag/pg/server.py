@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ..errors import StoreError
 
@@ -84,9 +85,18 @@ class LocalServer:
         self.stop()
 
     def _run(self, command: list[str]) -> None:
+        # As root, the server's user and its own group: with root's group kept, a folder
+        # of root's group without group search (mktemp -d gives 0700) stays closed to it
+        # however its other bits are set.
+        drop: dict[str, Any] = {}
+        if self._user is not None:
+            import pwd
+
+            drop = {"user": self._user, "group": pwd.getpwnam(self._user).pw_gid,
+                    "extra_groups": []}
         try:
             subprocess.run(command, check=True, capture_output=True, text=True,
-                           user=self._user, timeout=120)
+                           timeout=120, **drop)
         except subprocess.CalledProcessError as exc:
             raise StoreError(
                 f"{Path(command[0]).name} failed ({exc.stderr.strip() or exc.stdout.strip()}"
