@@ -545,11 +545,13 @@ class ReportApp:
             return
         number = turns[-1]["turn"] + 1 if turns else 1
         previous = next((t["resolved"] for t in reversed(turns) if t["ok"]), None)
-        resolution = resolve_followup(message, previous)
-        question = resolution.question
         # One Retriever, one index, for the whole turn.
         retriever = self.retriever(robust)
         index = retriever.index
+        # The corpus's own 한글(English) pairs write a name asked about in the other
+        # language in the previous question's.
+        resolution = resolve_followup(message, previous, retriever.glossary)
+        question = resolution.question
         reports = self.titles(doc_ids, index)
         lengths = {d.doc_id: len(d.text) for d in index.documents.values()}
         chat.append({"role": "user", "content": render.user_html(message)})

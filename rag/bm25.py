@@ -62,6 +62,30 @@ def morphemes(text: str) -> list[tuple[str, str]]:
     return [(t.form, t.tag) for t in _kiwi().tokenize(unicodedata.normalize("NFKC", text))]
 
 
+def name_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` names something, by Kiwi: its proper nouns and the nouns it does not
+    know (an unknown noun is nearly always a name: 모더나, 리비안), each run of nouns
+    written together counted as one (세종 + 대왕 as 세종대왕), and a Latin word with a
+    Korean noun attached (LG전자). Offsets into `text`."""
+    spans: list[tuple[int, int]] = []
+    run: tuple[int, int] | None = None
+    named = latin = False  # the run holds a name; it began with a Latin word
+    for t in _kiwi().tokenize(text):
+        noun = t.tag.startswith("NN") or t.tag == "XSN"
+        name = t.tag == "NNP" or (t.tag == "NNG" and t.oov)
+        if run is not None and noun and t.start == run[1]:
+            run, named = (run[0], t.start + t.len), named or name or latin
+            continue
+        if run is not None and named:
+            spans.append(run)
+        run, named, latin = None, False, False
+        if name or t.tag == "SL":
+            run, named, latin = (t.start, t.start + t.len), name, t.tag == "SL"
+    if run is not None and named:
+        spans.append(run)
+    return spans
+
+
 def proper_names(texts: list[str]) -> list[set[str]]:
     """The names in each text: Kiwi's proper nouns (바이두, 항저우) and Latin words (Ernie),
     lower-cased. One-letter Latin tokens ("H" of H20) are parts of model names, not names."""

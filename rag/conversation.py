@@ -1,16 +1,22 @@
-"""Follow-up questions made standalone before retrieval, by rules (no LLM needed).
+"""Follow-up questions made standalone before retrieval, by general rules (no LLM needed).
 
-"그럼 상하이는?" after "베이징의 AI 정책은?" cannot be searched as it is: retrieval sees only
-"상하이". A short elliptical follow-up, introduced by a cue (그럼, 그러면, 그리고, and,
-what about, how about) or consisting of just a noun phrase with a particle, is spliced
-into the previous question:
+"그럼 화이자는?" after "모더나의 2023년 백신 매출은?" cannot be searched as it is: retrieval
+sees only "화이자". A short elliptical follow-up, introduced by a cue (그럼, 그러면, 그리고,
+and, what about, how about) or consisting of just a noun phrase with a particle, is
+spliced into the previous question. No list of names is involved: what kind of thing a
+word names is read off the word itself.
 
-- an entity of a known kind (place, organisation, year, model or chip code, English proper
-  name) replaces the previous question's first entity of the same kind (베이징 → 상하이),
-  written in the previous question's language where the gazetteer knows both forms;
-- any other noun ("예산은?") replaces the previous question's last noun ("정책은?"), which
-  carries the thing asked about;
-- failing both, the new phrase is put in front of the previous question.
+- A year (2024년) replaces the previous question's year, a code of letters and digits
+  (S24, GPT-4, 910B) its code.
+- A name replaces the previous question's first name of the same form (a Hangul name, an
+  English word, an acronym), else its first name (모더나 → 화이자). A name is what Kiwi
+  tags as a proper noun or does not know (an unknown noun is nearly always a name: 리비안),
+  a capitalised English word that is no function word, or an acronym. Across languages,
+  the corpus's own 한글(English) pairs (rag.glossary) write it in the previous question's
+  language.
+- Any other noun ("예산은?") replaces the previous question's last noun, which carries the
+  thing asked about.
+- Failing these, the new phrase is put in front of the previous question.
 
 Korean particles after a replaced word are re-chosen for the new word (은/는, 이/가, 을/를,
 과/와, 으로/로). Everything else, including any question with a predicate of its own,
@@ -20,9 +26,13 @@ is left untouched.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .bm25 import name_spans
+from .glossary import Term
 from .language import HANGUL_SYLLABLE
+from .lexicon import is_function_word
 
 __all__ = ["Resolution", "is_followup", "resolve_followup"]
 
@@ -43,27 +53,6 @@ class Resolution:
         return self.question != self.original
 
 
-# (Korean, English) names; either form matches, the previous question's language is written.
-_PLACES = [
-    ("베이징", "Beijing"), ("상하이", "Shanghai"), ("선전", "Shenzhen"), ("광저우", "Guangzhou"),
-    ("항저우", "Hangzhou"), ("청두", "Chengdu"), ("충칭", "Chongqing"), ("톈진", "Tianjin"),
-    ("우한", "Wuhan"), ("난징", "Nanjing"), ("시안", "Xi'an"), ("쑤저우", "Suzhou"),
-    ("허페이", "Hefei"), ("구이저우", "Guizhou"), ("광둥", "Guangdong"), ("저장", "Zhejiang"),
-    ("장쑤", "Jiangsu"), ("홍콩", "Hong Kong"), ("대만", "Taiwan"), ("중국", "China"),
-    ("미국", "United States"), ("미국", "US"), ("미국", "USA"), ("한국", "Korea"),
-    ("한국", "South Korea"), ("일본", "Japan"), ("유럽", "Europe"), ("유럽연합", "EU"),
-    ("영국", "UK"), ("독일", "Germany"), ("프랑스", "France"), ("인도", "India"),
-    ("싱가포르", "Singapore"), ("러시아", "Russia"), ("캐나다", "Canada"), ("대한민국", "Korea"),
-]
-_ORGS = [
-    ("화웨이", "Huawei"), ("바이두", "Baidu"), ("알리바바", "Alibaba"), ("텐센트", "Tencent"),
-    ("딥시크", "DeepSeek"), ("바이트댄스", "ByteDance"), ("SMIC", "SMIC"), ("엔비디아", "Nvidia"),
-    ("엔비디아", "NVIDIA"), ("오픈AI", "OpenAI"), ("구글", "Google"), ("메타", "Meta"),
-    ("마이크로소프트", "Microsoft"), ("애플", "Apple"), ("삼성", "Samsung"), ("TSMC", "TSMC"),
-    ("아이플라이텍", "iFlytek"), ("센스타임", "SenseTime"), ("즈푸", "Zhipu"),
-    ("문샷", "Moonshot"), ("샤오미", "Xiaomi"), ("앤트로픽", "Anthropic"), ("칭화대", "Tsinghua"),
-    ("베이징대", "Peking University"), ("캠브리콘", "Cambricon"), ("하이실리콘", "HiSilicon"),
-]
 _CUE = re.compile(
     r"^\s*(?:그럼|그러면|그렇다면|그리고|그럼요|그러면요|또|또한|한편|반면)\s*[,.]?\s*"
     r"|^\s*(?:and\s+what\s+about|what\s+about|how\s+about|and\s+how\s+about|what\s+of|"
@@ -86,8 +75,8 @@ _YEAR = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?:년|년도)?(?![0-9])")
 # Model and chip names: letters and digits together (910C, V3, R1, GPT-4, H20).
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])"
                    r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])")
-# English names: capitalised words with lower-case letters (DeepSeek, not AI or GPU).
-_PROPER = re.compile(r"(?<![A-Za-z])[A-Z][a-z][A-Za-z]*")
+# Latin words that may name something: capitalised (Moderna, DeepSeek) or acronyms (WHO).
+_CAPITALISED = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z]*(?![A-Za-z0-9])")
 _EN_WH_COPULA = re.compile(r"^(?:what|which|who)\s+(?:is|are|was|were)\b", re.IGNORECASE)
 # Particle pairs: (after a final consonant, after a vowel).
 _PARTICLE_PAIRS = [("은", "는"), ("이", "가"), ("을", "를"), ("과", "와"), ("으로", "로")]
@@ -97,13 +86,29 @@ _DIGIT_FINAL = {"0": True, "1": True, "2": False, "3": True, "4": False, "5": Fa
 _LETTER_FINAL = set("lmnr")
 
 
+@dataclass(frozen=True)
+class _Entity:
+    """A span of a question that names something: a year, a code or a name."""
+
+    kind: str  # "year", "code" or "name"
+    start: int
+    end: int
+    # For a name, how it is written: "hangul", "word" (capitalised Latin) or "acronym".
+    form: str = ""
+
+
 def is_followup(question: str) -> bool:
     """Whether `question` reads as an elliptical follow-up that needs the previous turn."""
     return _elliptical_phrase(question) is not None
 
 
-def resolve_followup(question: str, previous: str | None) -> Resolution:
-    """`question` made standalone against `previous` (the last turn's resolved question)."""
+def resolve_followup(question: str, previous: str | None,
+                     glossary: Iterable[Term] = ()) -> Resolution:
+    """`question` made standalone against `previous` (the last turn's resolved question).
+
+    `glossary` holds the corpus's 한글(English) pairs: a name asked about in the other
+    language than the previous question is written in that question's language where the
+    corpus pairs its two forms."""
     original = question.strip()
     if not previous or not previous.strip():
         return Resolution(original, original)
@@ -112,14 +117,13 @@ def resolve_followup(question: str, previous: str | None) -> Resolution:
         return Resolution(original, original)
     previous = previous.strip()
     korean = bool(HANGUL_SYLLABLE.search(previous))
-    new = _find_entities(phrase)
+    new = _entities(phrase)
     if new:
-        kind, start, end, canonical = new[0]
-        word = _localise(phrase[start:end], kind, canonical, korean)
-        for old_kind, old_start, old_end, _ in _find_entities(previous):
-            if _same_slot(kind, old_kind):
-                return Resolution(original, _splice(previous, old_start, old_end, word),
-                                  True, "entity")
+        word = _localise(phrase[new[0].start:new[0].end], korean, glossary)
+        old = _counterpart(new[0], _entities(previous))
+        if old is not None:
+            return Resolution(original, _splice(previous, old.start, old.end, word),
+                              True, "entity")
         return Resolution(original, _prefix(phrase, previous), True, "prefix")
     attribute = _replace_last_noun(previous, phrase, korean)
     if attribute is not None:
@@ -128,7 +132,7 @@ def resolve_followup(question: str, previous: str | None) -> Resolution:
 
 
 def _elliptical_phrase(question: str) -> str | None:
-    """The noun phrase of an elliptical follow-up ("상하이"), or None for a full question."""
+    """The noun phrase of an elliptical follow-up ("화이자"), or None for a full question."""
     text = question.strip()
     cue = _CUE.match(text)
     rest = text[cue.end():] if cue else text
@@ -138,8 +142,8 @@ def _elliptical_phrase(question: str) -> str | None:
     if not rest:
         return None
     words = rest.split()
-    # With a cue, a short phrase ("그럼 상하이의 경우는?"); without one, a single word that
-    # ends the question ("상하이는?", "Shanghai?"). Anything longer carries its own predicate.
+    # With a cue, a short phrase ("그럼 화이자의 경우는?"); without one, a single word that
+    # ends the question ("화이자는?", "Pfizer?"). Anything longer carries its own predicate.
     if len(words) > (3 if cue else 1):
         return None
     if not cue and not text.rstrip().endswith(("?", "？")):
@@ -148,61 +152,73 @@ def _elliptical_phrase(question: str) -> str | None:
         words[-1] = _KO_PARTICLE.sub("", words[-1]) or words[-1]
     phrase = _ARTICLE.sub("", " ".join(words)).strip()
     # A word that ends like a sentence ("알려줘", "있나") is not elliptical, unless it is a
-    # known name (캐나다).
+    # name (캐나다).
     if not phrase or (re.search(r"(?:다|까|니|나|줘|죠|지|요|세요)$", phrase)
-                      and not _find_entities(phrase)):
+                      and not _entities(phrase)):
         return None
     return phrase
 
 
-def _find_entities(text: str) -> list[tuple[str, int, int, tuple[str, str] | None]]:
-    """Known entities in `text`, in order: (kind, start, end, (korean, english) or None)."""
-    found: list[tuple[str, int, int, tuple[str, str] | None]] = []
-    taken: list[tuple[int, int]] = []
+def _entities(text: str) -> list[_Entity]:
+    """The years, codes and names of `text`, in order, none overlapping another."""
+    found: list[_Entity] = []
 
-    def add(kind: str, start: int, end: int, canonical: tuple[str, str] | None) -> None:
-        if any(start < b and a < end for a, b in taken):
-            return
-        taken.append((start, end))
-        found.append((kind, start, end, canonical))
+    def add(entity: _Entity) -> None:
+        if not any(entity.start < e.end and e.start < entity.end for e in found):
+            found.append(entity)
 
-    for kind, names in (("org", _ORGS), ("place", _PLACES)):
-        # Longest names first, so 베이징대 is an organisation, not the city 베이징.
-        for ko, en in sorted(names, key=lambda p: -max(len(p[0]), len(p[1]))):
-            for name in (ko, en):
-                pattern = (re.escape(name) if HANGUL_SYLLABLE.search(name)
-                           else rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])")
-                for m in re.finditer(pattern, text):
-                    add(kind, m.start(), m.end(), (ko, en))
     for m in _YEAR.finditer(text):
-        add("year", m.start(), m.end(), None)
+        add(_Entity("year", m.start(), m.end()))
     for m in _CODE.finditer(text):
-        add("code", m.start(), m.end(), None)
-    for m in _PROPER.finditer(text):
-        if m.start() == 0 or m.group(0).lower() in _EN_STOP:
-            continue
-        add("name", m.start(), m.end(), None)
-    found.sort(key=lambda f: f[1])
-    return found
+        add(_Entity("code", m.start(), m.end()))
+    for start, end in name_spans(text):
+        add(_Entity("name", start, end, "hangul"))
+    for m in _CAPITALISED.finditer(text):
+        word = m.group(0)
+        if word.isupper() and len(word) > 1:
+            add(_Entity("name", m.start(), m.end(), "acronym"))
+        elif not is_function_word(word) and not word.isupper():
+            add(_Entity("name", m.start(), m.end(), "word"))
+    found.sort(key=lambda e: e.start)
+    return _joined(text, found)
 
 
-_EN_STOP = {"what", "which", "who", "how", "when", "where", "why", "is", "are", "was", "were",
-            "does", "did", "do", "and", "the", "a", "an", "in", "of", "ai"}
+def _joined(text: str, found: list[_Entity]) -> list[_Entity]:
+    """Capitalised words one space apart as one name (Peking University, New Zealand)."""
+    out: list[_Entity] = []
+    for e in found:
+        last = out[-1] if out else None
+        if (last is not None and last.form == e.form == "word"
+                and text[last.end:e.start] == " "):
+            out[-1] = _Entity("name", last.start, e.end, "word")
+        else:
+            out.append(e)
+    return out
 
 
-def _same_slot(new: str, old: str) -> bool:
-    if new == old:
-        return True
-    # Proper names of unknown kind stand in for places, organisations and each other.
-    proper = {"place", "org", "name"}
-    return new in proper and old in proper and "name" in (new, old)
+def _counterpart(new: _Entity, old: list[_Entity]) -> _Entity | None:
+    """The previous question's entity that `new` stands in for: the first of its kind and
+    form, else the first of its kind (an acronym stands in for an acronym only when it is
+    new too: "AI" in "AI 정책" is the topic, not the name asked about)."""
+    same = [e for e in old if e.kind == new.kind]
+    if new.kind == "name":
+        if alike := [e for e in same if e.form == new.form]:
+            return alike[0]
+        same = [e for e in same if e.form != "acronym"]
+    return same[0] if same else None
 
 
-def _localise(word: str, kind: str, canonical: tuple[str, str] | None, korean: bool) -> str:
-    if canonical is None:
+def _localise(word: str, korean: bool, glossary: Iterable[Term]) -> str:
+    """`word` in the previous question's language where the corpus pairs its two forms."""
+    asked_korean = bool(HANGUL_SYLLABLE.search(word))
+    if asked_korean == korean:
         return word
-    ko, en = canonical
-    return ko if korean else en
+    for term in glossary:
+        if asked_korean and term.korean == word:
+            return term.english
+        if not asked_korean and term.english.lower() == word.lower():
+            return term.korean
+    return word
 
 
 def _splice(text: str, start: int, end: int, word: str) -> str:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rag.bm25 import BM25Index, title_names, tokenize_korean, tokenize_korean_many
+from rag.bm25 import BM25Index, name_spans, title_names, tokenize_korean, tokenize_korean_many
 from rag.errors import IndexCorruptError
 
 
@@ -138,3 +138,14 @@ def test_load_truncated_file_raises_corrupt(tiny, tmp_path, name):
 ])
 def test_title_names_are_the_titles_proper_nouns_and_latin_words(title, names):
     assert title_names(title) == names
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("모더나의 2023년 백신 매출은?", ["모더나"]),            # a proper noun, not 백신 or 매출
+    ("테슬라와 리비안의 판매량", ["테슬라", "리비안"]),      # an unknown noun is a name
+    ("세종대왕의 업적은?", ["세종대왕"]),                    # nouns written together are one
+    ("LG전자와 SK하이닉스의 실적", ["LG전자", "SK하이닉스"]),  # Latin with a noun attached
+    ("탄소중립 기본계획의 목표는?", []),                      # common nouns name nothing
+])
+def test_name_spans_are_the_names_kiwi_reads(text, names):
+    assert [text[a:b] for a, b in name_spans(text)] == names
