@@ -32,10 +32,9 @@ import gradio as gr
 from rag import render
 from rag.answer import Done, Draft, Retrieved, Token, stream_answer
 from rag.config import Config
-from rag.conversation import resolve_followup
 from rag.document_view import document_html
 from rag.embedding import Embedder, load_embedder
-from rag.errors import CorpusError, RagError, bilingual
+from rag.errors import CorpusError, QueryError, RagError, bilingual
 from rag.glossing import BackgroundGlossing
 from rag.index_worker import DONE, IndexWorker, JobStatus
 from rag.indexing import Watch, build_index
@@ -43,6 +42,7 @@ from rag.ingest import SUFFIXES
 from rag.ingest.page_image import page_jpeg
 from rag.library import library_rows, remove_reports
 from rag.llm import llm_available
+from rag.query import Query
 from rag.retrieval import Retriever
 from rag.store import Index, newer_index, where
 from rag.uploads import UploadResult, add_uploads, stage_uploads
@@ -548,15 +548,21 @@ class ReportApp:
         # One Retriever, one index, for the whole turn.
         retriever = self.retriever(robust)
         index = retriever.index
-        # The corpus's own 한글(English) pairs write a name asked about in the other
-        # language in the previous question's.
-        resolution = resolve_followup(message, previous, retriever.glossary)
-        question = resolution.question
+        # The question read once: a follow-up made standalone (the corpus's own
+        # 한글(English) pairs write a name asked about in the other language in the
+        # previous question's), the report it names, its kind of answer. A question that
+        # cannot be read fails below, in the answer's place, like any other error.
+        try:
+            query: Query | None = retriever.read(message, doc_ids or None, previous)
+        except QueryError:
+            query = None
+        said = (query.asked, query.text) if query else (message, message)
+        question = said[1]
         reports = self.titles(doc_ids, index)
         lengths = {d.doc_id: len(d.text) for d in index.documents.values()}
         chat.append({"role": "user", "content": render.user_html(message)})
         chat.append(_assistant(self._message(
-            render.streaming_html("", "근거를 찾는 중 · searching…"), resolution)))
+            render.streaming_html("", "근거를 찾는 중 · searching…"), said)))
         pending = {"turn": number, "question": question, "resolved": question, "ok": False,
                    "asked": message, "answer": None,
                    "html": render.turn_sources(number, question, None, lengths)}
@@ -564,7 +570,7 @@ class ReportApp:
         started = time.perf_counter()
         text = draft = ""
         hits: list[dict[str, Any]] = []
-        events = stream_answer(retriever, question, mode, int(k), doc_ids or None)
+        events = stream_answer(retriever, query or message, mode, int(k), doc_ids or None)
         try:
             for event in events:
                 if stopping.is_set():
@@ -587,7 +593,7 @@ class ReportApp:
                         continue
                     pending["html"] = render.turn_sources(number, question, None, lengths, hits)
                     chat[-1] = _assistant(self._message(
-                        render.streaming_html("", "답변 작성 중 · writing…"), resolution))
+                        render.streaming_html("", "답변 작성 중 · writing…"), said))
                     yield list(chat), _panel([*turns, pending]), turns
                 elif isinstance(event, Draft):
                     # Cited text at once; the model's answer streams in below it.
@@ -596,7 +602,7 @@ class ReportApp:
                         event.answer.answer, [c.marker for c in event.answer.citations],
                         number, render.quotes_of(cited["citations"]))
                     chat[-1] = _assistant(self._message(render.draft_html(draft, ""),
-                                                        resolution))
+                                                        said))
                     pending["html"] = render.turn_sources(number, question, cited, lengths,
                                                           hits)
                     yield list(chat), _panel([*turns, pending]), turns
@@ -604,7 +610,7 @@ class ReportApp:
                     text += event.text
                     live = (render.draft_html(draft, text) if draft
                             else render.streaming_html(text))
-                    chat[-1] = _assistant(self._message(live, resolution))
+                    chat[-1] = _assistant(self._message(live, said))
                     yield list(chat), _panel([*turns, pending]), turns
                 elif isinstance(event, Done):
                     answer = event.answer
@@ -625,7 +631,7 @@ class ReportApp:
                     meta = render.answer_meta(answer.mode, len(answer.citations),
                                               time.perf_counter() - started,
                                               answer.confidence)
-                    chat[-1] = _assistant(self._message(body, resolution, notes, meta))
+                    chat[-1] = _assistant(self._message(body, said, notes, meta))
                     pending.update(ok=True, answer=_kept(data), html=render.turn_sources(
                         number, question, data, lengths, hits,
                         previews=self.page_previews(answer.citations, index)))
@@ -636,7 +642,7 @@ class ReportApp:
             if draft:
                 # The quoted answer was already there: it stays, the model's failure noted.
                 note = f"LLM 답변 실패 · the LLM failed: {exc}; the quoted answer stays."
-                chat[-1] = _assistant(self._message(draft, resolution, [note]))
+                chat[-1] = _assistant(self._message(draft, said, [note]))
                 pending["ok"] = True
             else:
                 chat[-1] = _assistant(render.error_html(bilingual(exc)))
@@ -646,10 +652,10 @@ class ReportApp:
             yield list(chat), _panel(turns), turns
 
     @staticmethod
-    def _message(body: str, resolution: Any, notes: list[str] | None = None,
+    def _message(body: str, said: tuple[str, str], notes: list[str] | None = None,
                  meta: str = "") -> str:
-        return render.message_html(body, resolution.original, resolution.question,
-                                   notes or (), meta)
+        """A chat message under the question as typed and as searched (↪ if rewritten)."""
+        return render.message_html(body, said[0], said[1], notes or (), meta)
 
     # --- adding reports, in the background ---------------------------------------------
 

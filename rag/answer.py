@@ -19,14 +19,15 @@ from typing import Any
 import numpy as np
 
 from .abstention import load_model
-from .answer_kind import asked_slot, focus_of, kind_of, states
-from .bm25 import morphemes, tokenize_korean, tokenize_korean_many
+from .answer_kind import states
+from .bm25 import tokenize_korean_many
 from .errors import ModelUnavailableError, QueryError
 from .footnotes import NoteLink, without_marks
-from .language import HANGUL_SYLLABLE, folded, reply_language
+from .language import HANGUL_SYLLABLE, folded
 from .markers import as_report_text
-from .names import Passage, Places, missing_names, names_of
-from .references import asks_about_sources, in_references
+from .names import Passage, Places, missing_names
+from .query import Query
+from .references import in_references
 from .retrieval import Hit, Retriever, SearchResult, english_words_alone, validate_k
 
 ANSWER_MODES = ("extractive", "llm")
@@ -39,7 +40,6 @@ _QUESTION_WORDS = {
     "연도", "기간", "제시", "근거", "각주", "인용", "자료", "보고서", "글", "들", "다루", "크",
     "네", "두", "세", "가지", "내용", "무엇인가", "하", "되", "있", "이", "보", "나오", "든",
 }
-_ASKS_FOR_TITLE = re.compile(r"제목|표제|\btitled?\b", re.IGNORECASE)
 NOT_FOUND = {
     "ko": "보고서에서 근거를 찾지 못했습니다.",
     "en": "The reports do not contain this.",
@@ -187,7 +187,7 @@ class Evidence:
                 and not (kind_required and not self.kind_given))
 
 
-def answer_question(retriever: Retriever, question: str, mode: str = "extractive",
+def answer_question(retriever: Retriever, question: str | Query, mode: str = "extractive",
                     k: int | None = None, doc_ids: Collection[str] | None = None,
                     generator: Any = None) -> Answer:
     """Run `stream_answer` to the end and return its answer."""
@@ -199,10 +199,13 @@ def answer_question(retriever: Retriever, question: str, mode: str = "extractive
     return answer
 
 
-def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
+def stream_answer(retriever: Retriever, question: str | Query, mode: str = "extractive",
                   k: int | None = None, doc_ids: Collection[str] | None = None,
                   generator: Any = None) -> Iterator[Event]:
-    """Retrieve, then answer from the passages, yielding events as they happen."""
+    """Retrieve, then answer from the passages, yielding events as they happen.
+
+    `question` is text, or a Query already read (`Retriever.read`: a follow-up made
+    standalone); the answer reads everything it needs of it from the search's Query."""
     if mode not in ANSWER_MODES:
         raise QueryError(f"unknown answer mode {mode!r}; use one of {', '.join(ANSWER_MODES)}")
     config = retriever.config
@@ -219,7 +222,7 @@ def stream_answer(retriever: Retriever, question: str, mode: str = "extractive",
                               doc_ids=doc_ids)
     timings = {"retrieval": _ms(t0)}
     yield Retrieved(result.hits)
-    language = reply_language(result.query)
+    language = result.query.reply_language
     t0 = time.perf_counter()
     scored = score_sentences(retriever, result)
     evidence = assess_evidence(retriever, result, scored)
@@ -277,20 +280,19 @@ def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSe
     one for giving the kind of answer asked for (a date to "when?"), less a penalty for
     bibliography entries and footnotes.
     """
-    index = retriever.index
-    if not result.hits or not len(index.sentences):
+    if not result.hits:
         return []
     # A translated question (English asked, Korean reports) is matched too; the better
     # of the two similarities counts.
-    queries = [result.query] + [v["text"] for v in result.variants
-                                if v.get("kind") == "translation"]
+    queries = [result.query.text] + ([result.query.translation]
+                                     if result.query.translation else [])
     q_vecs = np.stack([retriever.embed_query(q) for q in queries])
     q_terms = set(_query_terms(result))
     idf = retriever.idf
     q_weight = sum(idf.get(t, 0.0) for t in q_terms) or 1.0
     rows: list[tuple[Hit, int]] = []
     seen: set[int] = set()
-    sources_wanted = asks_about_sources(result.query)
+    sources_wanted = result.query.asks_sources
     # Bibliography entries and footnotes name sources and state no fact about the topic,
     # yet an English question's words match their English titles: they count less unless
     # the question asks for a source (docs/tuning.md).
@@ -301,19 +303,19 @@ def score_sentences(retriever: Retriever, result: SearchResult) -> list[ScoredSe
             if row not in seen:
                 seen.add(row)
                 rows.append((hit, row))
-                start = index.sentences[row].start
+                start = retriever.sentence(row).start
                 bibliographic.append(in_references(hit.section)
                                      or any(a <= start < b for a, b in notes))
     if not rows:
         return []
-    sentence_terms = tokenize_korean_many([index.sentences[r].text for _, r in rows])
-    cosines = (index.sentence_vectors[[r for _, r in rows]] @ q_vecs.T).max(axis=1)
+    sentence_terms = tokenize_korean_many([retriever.sentence(r).text for _, r in rows])
+    cosines = (retriever.sentence_vectors([r for _, r in rows]) @ q_vecs.T).max(axis=1)
     cfg = retriever.config
     scored = []
     penalty = 0.0 if sources_wanted else cfg.bibliography_penalty
-    kind = kind_of(result.query)
+    kind = result.query.kind
     for (hit, row), terms, cosine, source in zip(rows, sentence_terms, cosines, bibliographic):
-        sentence = index.sentences[row]
+        sentence = retriever.sentence(row)
         overlap = sum(idf.get(t, 0.0) for t in q_terms & set(terms)) / q_weight
         gives = bool(kind) and states(sentence.text, kind)
         score = (float(cosine) + cfg.sentence_overlap_weight * overlap
@@ -344,13 +346,10 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     """
     if not result.hits:
         return Evidence(0.0, 0.0, 0.0)
-    names = names_of(result.query, result.language)
+    query = result.query
+    names = list(query.names)
     missing = tuple(question_missing_names(retriever, result, names))
-    kind = kind_of(result.query)
-    focus: tuple[str, ...] = ()
-    if kind:
-        focus = focus_of(result.query,
-                         retriever.lexicon if result.language != "ko" else None)
+    kind, focus = query.kind, query.focus
     given = kind is None or kind_given(retriever, names, scored, focus)
     near = given or kind_near(retriever, names, scored)
     idf = retriever.idf
@@ -360,15 +359,15 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     # passage often words otherwise ("V3 개발에 쓴 돈" / "V3 모델을 개발하는데 … 투자"):
     # coverage is of what the question is about, its nouns and names.
     q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS}
-    if result.language == "ko":
-        q_terms -= {asked_slot(result.query)}
-        q_terms -= {form for form, tag in morphemes(result.query) if tag in ("VV", "VA")}
+    if query.korean:
+        q_terms -= {query.slot}
+        q_terms -= query.predicates
     known = {t for t in q_terms if t in idf}
-    unknown = q_terms - known if result.language == "ko" else set()
+    unknown = q_terms - known if query.korean else set()
     best_sentence = max((s.cosine for s in scored), default=0.0)
     best_overlap = round(max((s.overlap for s in scored), default=0.0), 4)
-    top_row = retriever.chunk_row(result.hits[0].chunk_id)
-    top_passage = float(retriever.index.embeddings[top_row] @ retriever.embed_query(result.query))
+    top_passage = float(retriever.passage_vectors(result.hits[:1])[0]
+                        @ retriever.embed_query(query.text))
     total = sum(idf[t] for t in known) + _UNKNOWN_WEIGHT * top_idf * len(unknown)
     if not total:
         return Evidence(1.0, best_sentence, top_passage, missing, kind, given, focus,
@@ -452,9 +451,8 @@ def _sentence_passage(s: ScoredSentence) -> Passage:
 
 def hit_passages(retriever: Retriever, hits: Collection[Hit]) -> list[Passage]:
     """The hits as places to look for names: text, report label and BM25 terms."""
-    tokens = retriever.index.tokens
     return [Passage(f"{h.section}\n{h.text}", f"{h.doc_id} {h.title}",
-                    tokens[retriever.chunk_row(h.chunk_id)]) for h in hits]
+                    retriever.passage_terms(h)) for h in hits]
 
 
 def extractive_answer(retriever: Retriever, result: SearchResult,
@@ -464,7 +462,7 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
     cfg = retriever.config
     # A report's title line states nothing ("중국 인공지능(AI) 개발 정책과 사례:"), yet it
     # shares the question's topic words; it is quoted only when the title is asked for.
-    if not _ASKS_FOR_TITLE.search(result.query):
+    if not result.query.asks_title:
         scored = [s for s in scored if not _is_title_line(s)] or scored
     best = scored[0].score
     limit = cfg.answer_sentences if language == "ko" else cfg.answer_sentences_english
@@ -493,7 +491,7 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
         # The report's footnote marks leave the claim; its card shows the note.
         notes = [n for n, _, _ in footnotes.get(s.hit.doc_id, ())]
         parts.append(f"{clean_sentence(without_marks(s.text, s.start, notes))} [{marker}]")
-    return Answer(result.query, " ".join(parts), tuple(citations), False, "extractive",
+    return Answer(result.query.text, " ".join(parts), tuple(citations), False, "extractive",
                   language, search=_search_info(result, evidence))
 
 
@@ -508,7 +506,7 @@ def abstain(result: SearchResult, language: str, mode: str, evidence: Evidence) 
         of = f" of {'/'.join(evidence.focus)}" if evidence.focus else ""
         flags += (f"no passage gives the {evidence.kind}{of} asked for beside the question's "
                   "names",)
-    return Answer(result.query, NOT_FOUND[language], (), True, mode, language,
+    return Answer(result.query.text, NOT_FOUND[language], (), True, mode, language,
                   closest=result.hits[:3], flags=flags, search=_search_info(result, evidence))
 
 
@@ -525,7 +523,7 @@ def unsure_reason(result: SearchResult) -> str:
     """
     # A question in English grammar that names something in Hangul ("Which center is
     # 주경원 from?") reads "mixed", yet its English words are searched alone just the same.
-    english = result.language != "ko" and reply_language(result.query) == "en"
+    english = result.language != "ko" and result.query.reply_language == "en"
     if not english_words_alone("en" if english else result.language, result.variants):
         return ""
     return ("an English question searched by its English words alone (no translation or "
@@ -584,7 +582,7 @@ def _query_terms(result: SearchResult) -> list[str]:
     terms: list[str] = []
     for variant in result.variants:
         terms.extend(variant.get("bm25_terms", []))
-    return terms or tokenize_korean(result.query)
+    return terms or list(result.query.terms)
 
 
 def _ms(t0: float) -> float:

@@ -121,8 +121,7 @@ def _supports(s: _Support, best: float) -> bool:
 
 def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[list[_Support]]:
     vectors = retriever.embedder.embed_queries(claims)
-    rows = [retriever.chunk_row(h.chunk_id) for h in hits]
-    cosines = vectors @ retriever.index.embeddings[rows].T
+    cosines = vectors @ retriever.passage_vectors(hits).T
     claim_terms = tokenize_korean_many(claims)
     passage_terms = tokenize_korean_many([h.text for h in hits])
     idf = retriever.idf
@@ -195,9 +194,8 @@ class _Sentence:
 
 def _sentences(retriever: Retriever, hit: Hit) -> list[_Sentence]:
     rows = retriever.sentences_in(hit.doc_id, hit.start, hit.end)
-    texts = [retriever.index.sentences[r].text for r in rows] or [hit.text]
-    vectors = (retriever.index.sentence_vectors[rows] if rows
-               else retriever.index.embeddings[[retriever.chunk_row(hit.chunk_id)]])
+    texts = [retriever.sentence(r).text for r in rows] or [hit.text]
+    vectors = retriever.sentence_vectors(rows) if rows else retriever.passage_vectors([hit])
     return [_Sentence((_normal(t), quantities.find_quantities(t)), frozenset(terms), v)
             for t, terms, v in zip(texts, tokenize_korean_many(texts), vectors)]
 
@@ -253,6 +251,6 @@ def _citation(retriever: Retriever, marker: int, hit: Hit, claim: str) -> Citati
     rows = retriever.sentences_in(hit.doc_id, hit.start, hit.end)
     if not rows:
         return make_citation(marker, hit)
-    scores = retriever.index.sentence_vectors[rows] @ retriever.embed_query(claim)
-    sentence = retriever.index.sentences[rows[int(np.argmax(scores))]]
+    scores = retriever.sentence_vectors(rows) @ retriever.embed_query(claim)
+    sentence = retriever.sentence(rows[int(np.argmax(scores))])
     return make_citation(marker, hit, sentence.start, sentence.end)

@@ -118,8 +118,8 @@ def llm_evidence(retriever: Retriever, scored: list[ScoredSentence]
                  ) -> list[tuple[Hit, list[ScoredSentence]]]:
     """What the model reads: the best sentences within the budget (`select_evidence`),
     table rows with their headers (`as_record`), counted as the model reads them."""
-    documents = retriever.index.documents
-    readable = [replace(s, text=as_record(s, documents[s.hit.doc_id].text)) for s in scored]
+    readable = [replace(s, text=as_record(s, retriever.document_text(s.hit.doc_id)))
+                for s in scored]
     return select_evidence(readable, retriever.config.llm_evidence_chars)
 
 
@@ -190,7 +190,7 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
     generator = generator or load_generator(config)
     evidence_groups = llm_evidence(retriever, scored)
     hits = [hit for hit, _ in evidence_groups]
-    messages = build_messages(result.query, evidence_groups, language)
+    messages = build_messages(result.query.text, evidence_groups, language)
     t0 = time.perf_counter()
     pieces: list[str] = []
     shown = 0
@@ -232,7 +232,7 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
     # A sentence that only restates the question ("The autonomous driving platform in
     # Beijing is named as a research hub [1].") answers nothing, though a passage supports
     # it.
-    kept = [s for s in sentences if not restates(result.query, s)]
+    kept = [s for s in sentences if not restates(result.query.text, s)]
     flags = (RESTATED,) if len(kept) < len(sentences) else ()
     t0 = time.perf_counter()
     checked = check_citations(retriever, "\n".join(kept), hits)
@@ -244,7 +244,7 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
         # sentences are: a quoted answer rather than "not in the reports".
         return _quoted_instead(retriever, result, scored, evidence, language, timings,
                                (UNSUPPORTED, *flags), draft, raw)
-    answer = Answer(result.query, checked.text, checked.citations, False, "llm", language,
+    answer = Answer(result.query.text, checked.text, checked.citations, False, "llm", language,
                     search=_search_info(result, evidence), flags=flags)
     return _finish(answer, timings)
 

@@ -9,13 +9,15 @@ import time
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .bm25 import title_names, tokenize_korean
+from .chunking import Sentence
 from .config import Config
+from .conversation import resolve_followup
 from .embedding import Embedder, load_embedder
 from .errors import ModelUnavailableError, QueryError
 from .footnotes import Footnote, NoteLink, citing_span, find_footnotes, note_links
@@ -23,7 +25,8 @@ from .fusion import Ranking, fuse
 from .glossary import Term, expand_query, mine_glossary
 from .language import detect_language
 from .lexicon import GlossCache, Lexicon, build_lexicon
-from .references import asks_about_sources, in_references
+from .query import Query, read_query
+from .references import in_references
 from .scope import Scope, document_names, find_scope, strip_names
 from .store import Index, build_settings, check_dimension, index_precision, open_index
 from .translation import Translator
@@ -78,16 +81,19 @@ class Hit:
 class SearchResult:
     """The hits for one query, with what was searched and how long each stage took."""
 
-    query: str
+    query: Query
     mode: str
     hits: tuple[Hit, ...]
     variants: tuple[dict[str, Any], ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
-    language: str = "ko"
+
+    @property
+    def language(self) -> str:
+        return self.query.language
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "query": self.query,
+            "query": self.query.text,
             "language": self.language,
             "mode": self.mode,
             "hits": [h.to_dict() for h in self.hits],
@@ -321,17 +327,38 @@ class Retriever:
                 out.append(rows[i])
         return out
 
-    def _translate(self, query: str, found: list[Term], variants: list[dict[str, Any]]
-                   ) -> tuple[str, bool]:
+    # --- what the answer layer reads of the passages found --------------------------
+
+    def sentence(self, row: int) -> Sentence:
+        """The indexed sentence at `row` (rows from `sentences_in`)."""
+        return self.index.sentences[row]
+
+    def sentence_vectors(self, rows: list[int]) -> np.ndarray:
+        """The embeddings of the sentences at `rows`, one per row."""
+        return self.index.sentence_vectors[rows]
+
+    def passage_vectors(self, hits: Collection[Hit]) -> np.ndarray:
+        """The embeddings of the hits' passages, one per hit."""
+        return self.index.embeddings[[self.chunk_row(h.chunk_id) for h in hits]]
+
+    def passage_terms(self, hit: Hit) -> list[str]:
+        """The BM25 terms of a hit's passage (with its title's names, as searched)."""
+        return self.index.tokens[self.chunk_row(hit.chunk_id)]
+
+    def document_text(self, doc_id: str) -> str:
+        """The whole text of an indexed document."""
+        return self.index.documents[doc_id].text
+
+    def _translate(self, query: str, found: list[Term]) -> tuple[str, bool, str]:
+        """The Korean rendering, whether it was cached, and why there is none ("")."""
         try:
-            return self.translator.translate(query, found)
+            return (*self.translator.translate(query, found), "")
         except ModelUnavailableError as exc:
             if self.config.translate == "on":
                 raise
             # "auto" asked for translation only where it works: search without it.
             log.warning("searching without translation: %s", exc)
-            variants.append({"kind": "translation", "error": str(exc), "retrievers": []})
-            return "", False
+            return "", False, str(exc)
 
     @property
     def translator(self) -> Translator:
@@ -457,7 +484,31 @@ class Retriever:
             self._query_vectors[text] = vector
         return vector
 
-    def search(self, query: str, k: int | None = None, mode: str = "hybrid",
+    def read(self, text: str, doc_ids: Collection[str] | None = None,
+             previous: str | None = None) -> Query:
+        """`text` read once into a Query, with what this index knows: a follow-up made
+        standalone against `previous` (the last turn's question), the report it names
+        (unless `doc_ids` filters the search), and for an English question the corpus's
+        한글(English) pairs and glossed words it writes. QueryError for a text that is no
+        question (empty, too long, only symbols)."""
+        text = validate_query(text, self.config.max_query_chars)
+        asked, rewrite = text, ""
+        if previous:
+            resolution = resolve_followup(text, previous, self.glossary)
+            text, rewrite = resolution.question, resolution.rule
+        # The lexicon reads an English question's focus; a Korean one needs none.
+        lexicon = None if detect_language(text) == "ko" else self.lexicon
+        query = read_query(text, lexicon, asked, rewrite)
+        scope = None if validate_doc_ids(doc_ids) else self.scope_of(text)
+        if scope is not None:
+            query = replace(query, scope=scope, searched=strip_names(text, scope.names) or text)
+        if not query.korean:
+            found = expand_query(query.searched, self.glossary) if self.config.glossary else []
+            query = replace(query, glossary=tuple(found),
+                            lexicon=self.lexicon.lookup(query.searched))
+        return query
+
+    def search(self, query: str | Query, k: int | None = None, mode: str = "hybrid",
                doc_ids: Collection[str] | None = None) -> SearchResult:
         """Top-`k` passages for `query`, optionally only from the documents `doc_ids`.
 
@@ -465,21 +516,23 @@ class Retriever:
         mixed) questions are also searched through the glossed lexicon and an LLM
         translation where those are on, else with the glossary's Korean terms and a
         lighter BM25; `variants` records every query searched and by which retriever.
+        The result's query carries the translation, so nothing after reads the text again.
         """
         if mode not in MODES:
             raise QueryError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
-        query = validate_query(query, self.config.max_query_chars)
         k = validate_k(k, self.config.top_k)
         doc_ids = validate_doc_ids(doc_ids)
+        if not isinstance(query, Query):
+            query = self.read(query, doc_ids)  # validated there: a number, say, is no text
         index = self.index
-        language = detect_language(query)
+        language = query.language
         variants: list[dict[str, Any]] = []
-        scope = None if doc_ids else self.scope_of(query)
-        searched = query
+        # An explicit document filter wins; a named report narrows an unfiltered search.
+        scope = None if doc_ids else query.scope
+        searched = query.text
         if scope is not None:
-            # An explicit document filter wins; a named report narrows an unfiltered search.
             doc_ids = scope.doc_ids
-            searched = strip_names(query, scope.names) or query
+            searched = query.searched
             variants.append({"kind": "scope", "names": list(scope.names),
                              "doc_ids": sorted(scope.doc_ids), "retrievers": []})
         allowed = _allowed_rows(index, doc_ids)
@@ -498,13 +551,12 @@ class Retriever:
             timings["dense"] = _ms(t0)
         korean = ""
         translation: dict[str, Any] = {}
-        found = (expand_query(searched, self.glossary)
-                 if language != "ko" and self.config.glossary else [])
+        found = list(query.glossary)
         if found:
             variants.append({"kind": "glossary", "retrievers": ["bm25"],
                              "mapping": {t.english: t.korean for t in found},
                              "bm25_terms": tokenize_korean(" ".join(t.korean for t in found))})
-        lexical = self.lexicon.lookup(searched) if language != "ko" else {}
+        lexical = query.lexicon
         lexicon_terms = list(dict.fromkeys(t for terms in lexical.values() for t in terms))
         lexicon_variant: dict[str, Any] = {
             "kind": "lexicon", "retrievers": [], "bm25_terms": lexicon_terms,
@@ -513,10 +565,14 @@ class Retriever:
             variants.append(lexicon_variant)
         if language != "ko" and self._translation_enabled():
             t0 = time.perf_counter()
-            korean, cached = self._translate(query, found, variants)
+            korean, cached, error = self._translate(query.text, found)
             timings["translation"] = _ms(t0)
+            if error:
+                variants.append({"kind": "translation", "error": error, "retrievers": []})
             if korean and scope is not None:
                 korean = strip_names(korean, scope.names)
+            query = replace(query, translation=korean, translation_cached=cached,
+                            translation_error=error)
             if korean:
                 translation = {"kind": "translation", "text": korean, "cached": cached,
                                "retrievers": []}
@@ -527,7 +583,7 @@ class Retriever:
                         self.config.dense_weight * self.config.translation_weight, translation)
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
-            terms = tokenize_korean(query)
+            terms = list(query.terms)
             original["bm25_terms"] = list(terms)
             if korean:
                 # With a Korean rendering, BM25 searches it: the English words and the
@@ -565,12 +621,12 @@ class Retriever:
             fused = list(zip(rankings[0].rows, rankings[0].scores))
         else:
             fused = fuse(rankings, self.config.fusion, self.config.rrf_k)
-        if english_words_alone(language, variants) and not asks_about_sources(query):
+        if english_words_alone(language, variants) and not query.asks_sources:
             fused = self._weigh_references(fused)
         fused = fused[:k]
         timings["fusion"] = _ms(t0)
         hits = tuple(self._hit(rank, row, score) for rank, (row, score) in enumerate(fused, 1))
-        return SearchResult(query, mode, hits, tuple(variants), timings, language)
+        return SearchResult(query, mode, hits, tuple(variants), timings)
 
 
 # Searches that carry an English question's words over to the reports' Korean ones.

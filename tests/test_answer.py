@@ -445,12 +445,13 @@ def test_a_question_may_word_its_verb_otherwise_than_the_passage(retriever):
 
 def test_an_english_question_searched_by_its_words_alone_is_unsure() -> None:
     from rag.answer import unsure_reason
+    from rag.query import Query, read_query
     from rag.retrieval import SearchResult
 
     def result(language: str, *variants: dict) -> SearchResult:
-        return SearchResult("q", "hybrid", (), ({"kind": "original", "retrievers": ["dense",
-                                                                                  "bm25"]},
-                                                *variants), {}, language)
+        return SearchResult(Query("q", language=language), "hybrid", (),
+                            ({"kind": "original", "retrievers": ["dense", "bm25"]},
+                             *variants), {})
 
     glossary = {"kind": "glossary", "retrievers": ["bm25"]}
     assert "English words alone" in unsure_reason(result("en", glossary))
@@ -461,11 +462,11 @@ def test_an_english_question_searched_by_its_words_alone_is_unsure() -> None:
     assert unsure_reason(result("en", {"kind": "lexicon", "retrievers": []}))
     assert unsure_reason(result("ko")) == ""
     # Mixed: unsure when the grammar is English, not when it is Korean.
-    mixed = SearchResult("Which center is 주경원 from?", "hybrid", (), (glossary,), {}, "mixed")
-    assert unsure_reason(mixed)
-    korean = SearchResult("blues in the night을 부른 가수는?", "hybrid", (), (glossary,), {},
-                          "mixed")
-    assert unsure_reason(korean) == ""
+    mixed = SearchResult(read_query("Which center is 주경원 from?"), "hybrid", (), (glossary,))
+    assert mixed.language == "mixed" and unsure_reason(mixed)
+    korean = SearchResult(read_query("blues in the night을 부른 가수는?"), "hybrid", (),
+                          (glossary,))
+    assert korean.language == "mixed" and unsure_reason(korean) == ""
 
 
 # Each fact lies passages away from the title line (chunks are 64 tokens here).

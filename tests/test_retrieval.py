@@ -133,7 +133,7 @@ def test_over_long_question(retriever):
 def test_question_at_the_limit_is_accepted(shared_index):
     assert len("중국 인공지능 인재 양성") == 13
     short = Retriever(shared_index.replace(max_query_chars=13))
-    assert short.search("  중국 인공지능 인재 양성  ", k=1).query == "중국 인공지능 인재 양성"
+    assert short.search("  중국 인공지능 인재 양성  ", k=1).query.text == "중국 인공지능 인재 양성"
     with pytest.raises(QueryError):
         short.search("중국 인공지능 인재 양성 정책")
 
@@ -364,3 +364,24 @@ def test_an_articles_title_finds_each_of_its_passages_but_keeps_its_rarity(tmp_p
     n = len(retriever.index.chunks)
     assert retriever.idf["바이칼"] == pytest.approx(
         math.log(1 + (n - in_text + 0.5) / (in_text + 0.5)))
+
+
+def test_a_question_is_read_once_and_the_search_passes_it_on(tmp_path):
+    config = make_config(tmp_path)
+    write_corpus(config.corpus_dir, {"vaccines.txt": (
+        "백신 시장\n\n화이자(Pfizer)의 2023년 백신 매출은 125억 달러였다. "
+        "모더나(Moderna)의 2023년 백신 매출은 67억 달러였다.\n")})
+    build_index(config, embedder=HashEmbedder())
+    retriever = Retriever(config, embedder=HashEmbedder())
+    # A follow-up in English after a Korean question: the corpus's pair writes 화이자.
+    query = retriever.read("what about Pfizer?", previous="모더나의 2023년 백신 매출은?")
+    assert query.text == "화이자의 2023년 백신 매출은?" and query.rewrite == "entity"
+    assert query.asked == "what about Pfizer?" and query.language == "ko"
+    result = retriever.search(query, k=2)
+    assert result.query is query and result.to_dict()["query"] == query.text
+    # An English question carries the pairs it writes; a search of the text reads it alike.
+    english = retriever.read("How much did Pfizer earn from vaccines in 2023?")
+    assert [t.korean for t in english.glossary] == ["화이자"]
+    again = retriever.search("How much did Pfizer earn from vaccines in 2023?", k=2)
+    assert again.query == english
+    assert any(v["kind"] == "glossary" for v in again.variants)

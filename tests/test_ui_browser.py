@@ -30,6 +30,7 @@ from rag.config import Config
 from rag.embedding import HashEmbedder
 from rag.errors import RagError
 from rag.indexing import build_index
+from rag.query import Query
 from rag.retrieval import SearchResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ XSS_REPORT = f"""{XSS_TITLE}
 - 감귤 농가의 스마트팜 도입률은 12%였음
 """
 ANSWER_KEYS = set(Answer("q", "a", (), False, "extractive", "ko").to_dict())
-SEARCH_KEYS = set(SearchResult("q", "hybrid", ()).to_dict())
+SEARCH_KEYS = set(SearchResult(Query("q"), "hybrid", ()).to_dict())
 
 
 # --- the handlers, without a server ---------------------------------------------------
