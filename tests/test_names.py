@@ -2,6 +2,7 @@
 
 import pytest
 
+from rag.bm25 import tokenize_korean
 from rag.glossary import Term
 from rag.names import (
     Passage,
@@ -176,3 +177,15 @@ def test_a_particle_left_on_a_korean_name_is_not_part_of_it(text, name, named):
 def test_a_korean_question_word_is_never_a_name():
     for question in ("누가 이 은행의 행장을 임명하는가?", "무엇이 가격 상승을 불렀나?"):
         assert not {"누가", "무엇"} & set(names_of(question, "ko"))
+
+
+@pytest.mark.parametrize(("question", "passage"), [
+    # Korean's standard names for countries that no sound key links to their English.
+    ("How many tourists visited Australia in 2023?", "2023년 호주를 찾은 관광객은 900만 명이었다."),
+    ("What is Switzerland's watch export value?", "스위스의 시계 수출액은 260억 프랑이었다."),
+    ("How much cheese does the Netherlands export?", "네덜란드의 치즈 수출량은 늘었다."),
+])
+def test_countries_are_found_by_their_korean_standard_names(question, passage) -> None:
+    names = names_of(question, "en")
+    places = Places.of([Passage(passage, "travel-report", tuple(tokenize_korean(passage)))])
+    assert names and not missing_names(names, places, {}, [], lambda word: ())
