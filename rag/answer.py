@@ -163,7 +163,7 @@ class Evidence:
     coverage: float
     best_sentence: float
     top_passage: float
-    # Names of the question that none of the passages names (Moonshot AI, 일본).
+    # Names of the question that none of the passages names (Novavax, 일본).
     missing_names: tuple[str, ...] = ()
     # The kind of answer asked for (rag.answer_kind), the Korean words for what it is of,
     # and whether a sentence of the passages gives one beside all of the question's names
@@ -336,13 +336,13 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     their report's title and section): a
     question about Japan's budget retrieves passages about budgets, but the decisive term
     (일본) is missing from them. A Korean question's term that occurs
-    nowhere in the reports (창업자, 항저우) counts as missing with the highest weight;
+    nowhere in the reports (창업자, 뮌헨) counts as missing with the highest weight;
     English words are skipped, since Korean reports cannot contain them anyway.
     The question's names must each be named by some passage (rag.names), and a question
     that asks for a date, a share or a number needs a sentence that gives one beside all
-    of its names and what it asks the figure of: "바이두 Ernie Bot의 매개변수 수는?" finds
-    Ernie Bot named, but no figure beside it; "중국이 제시하는 연봉은 얼마인가?" finds 연봉
-    and figures, but not together.
+    of its names and what it asks the figure of: "모더나 Spikevax의 임상시험 참가자 수는?"
+    finds Spikevax named, but no figure beside it; "현대자동차가 제시하는 연봉은 얼마인가?"
+    finds 연봉 and figures, but not together.
     """
     if not result.hits:
         return Evidence(0.0, 0.0, 0.0)
@@ -356,7 +356,7 @@ def assess_evidence(retriever: Retriever, result: SearchResult,
     top_idf = max(idf.values(), default=1.0)
     # The noun for what is asked (장소 in "…검거한 장소는?") is answered, not repeated; and a
     # Korean question's verbs and adjectives word the event as the asker does, which a
-    # passage often words otherwise ("V3 개발에 쓴 돈" / "V3 모델을 개발하는데 … 투자"):
+    # passage often words otherwise ("신차 개발에 쓴 돈" / "신차를 개발하는데 … 투자"):
     # coverage is of what the question is about, its nouns and names.
     q_terms = {t for t in _query_terms(result) if t not in _QUESTION_WORDS}
     if query.korean:
@@ -460,7 +460,7 @@ def extractive_answer(retriever: Retriever, result: SearchResult,
                       ) -> Answer:
     """The best sentences of `scored` (not empty), in reading order, each with its marker."""
     cfg = retriever.config
-    # A report's title line states nothing ("중국 인공지능(AI) 개발 정책과 사례:"), yet it
+    # A report's title line states nothing ("유럽 전기차 산업 정책과 사례:"), yet it
     # shares the question's topic words; it is quoted only when the title is asked for.
     if not result.query.asks_title:
         scored = [s for s in scored if not _is_title_line(s)] or scored
@@ -522,7 +522,7 @@ def unsure_reason(result: SearchResult) -> str:
     so the answer says so instead of passing for a sure one.
     """
     # A question in English grammar that names something in Hangul ("Which center is
-    # 주경원 from?") reads "mixed", yet its English words are searched alone just the same.
+    # 김민준 from?") reads "mixed", yet its English words are searched alone just the same.
     english = result.language != "ko" and result.query.reply_language == "en"
     if not english_words_alone("en" if english else result.language, result.variants):
         return ""

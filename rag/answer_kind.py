@@ -1,12 +1,13 @@
 """The kind of answer a question asks for (a date, a share, a number) and whether a
 sentence states one.
 
-"바이두 Ernie Bot의 매개변수 수는 몇 개인가?" retrieves the passage that names Ernie Bot,
-and its every name is found there; only the number is not. A question that asks for a
-figure is answered by a sentence that gives one beside the question's names, so a question
-whose passages give none abstains, and a sentence that gives one is the likelier answer.
-The figure must also stand beside the word for what it is of: "중국이 제시하는 연봉은
-얼마인가?" finds 연봉 and figures in the passages, but never in one sentence.
+"모더나 Spikevax의 임상시험 참가자 수는 몇 명인가?" retrieves the passage that names
+Spikevax, and its every name is found there; only the number is not. A question that asks
+for a figure is answered by a sentence that gives one beside the question's names, so a
+question whose passages give none abstains, and a sentence that gives one is the likelier
+answer.
+The figure must also stand beside the word for what it is of: "현대자동차가 제시하는
+연봉은 얼마인가?" finds 연봉 and figures in the passages, but never in one sentence.
 """
 
 from __future__ import annotations
@@ -37,24 +38,24 @@ _KOREAN_CUES = (
 # A figure noun that is also what the figure is of (its focus), unlike 금액: "매출액은?".
 _KOREAN_NUMBER_CUE = re.compile(r"얼마|몇|[가-힣A-Za-z]\s+수[는가]|매출액[은이]?\s*[?？]?\s*$")
 # "When" asks for a date only as the question's own word, not as a conjunction ("What did
-# Xi pledge when he met …").
+# Macron pledge when he met …").
 _ENGLISH_CUES = (
     (DATE, re.compile(r"^(?:as of |since |until |by )?when\b|\b(?:what|which) (?:year|date|month)",
                       re.IGNORECASE)),
-    # "What market share do …", "What is China's self-sufficiency rate …".
+    # "What market share do …", "What is Japan's food self-sufficiency rate …".
     (SHARE, re.compile(r"\b(?:what|which) (?:[\w'’-]+ ){0,3}?(?:share|percentage|percent"
                        r"|proportion|fraction|rates?)\b|\bhow much of\b", re.IGNORECASE)),
     (RANK, re.compile(r"\b(?:what|which) (?:rank|ranking|place|position)\b"
                       r"|\bhow (?:high|low) (?:does|do|did|is|was)\b.*\brank", re.IGNORECASE)),
     (NUMBER, re.compile(r"\bhow (?:many|much|large|big|long)\b"
                         r"|\b(?:what|which) (?:amount|number|sum|size)\b"
-                        # Nouns that are figures: "What salary does China offer?"
+                        # Nouns that are figures: "What salary does Hyundai offer?"
                         r"|\bwhat (?:\S+ ){0,4}?(?:salary|salaries|wages?|revenues?|prices?"
                         r"|budgets?|valuation|profits?|costs?|population|area|fines?)\b",
                         re.IGNORECASE)),
 )
 # The Korean words a question's cue asks a figure of, when they are themselves no topic
-# (the figure's kind, not what it is of): "매개변수 수는 몇 개" asks of 매개변수.
+# (the figure's kind, not what it is of): "참가자 수는 몇 명" asks of 참가자.
 _FIGURE_NOUNS = frozenset((
     "수", "금액", "규모", "건수", "액수", "비중", "비율", "점유율", "시점", "연도", "날짜",
     "기간", "시기", "정도", "기준", "약", "총", "각각", "매년", "전망치",
@@ -68,7 +69,7 @@ _NOUN_TAGS = ("NNG", "NNP", "SL", "XR", "SH")
 # English: the words the figure is of, found in the question's usual shapes: between the
 # cue and the verb ("How many tons of carbon do …"), after a figure noun's "what" ("What
 # tax rate do …"), before "of" ("What is the unit price of …"), after a possessive ("What
-# was ByteDance's revenue in 2024?"), or the plural noun after "how many".
+# was Pfizer's revenue in 2024?"), or the plural noun after "how many".
 _WORDS = r"((?:[\w'’-]+ ){1,4}?)"
 _AUX = r"(?:does|do|did|is|are|was|were|has|have|had|can|could|will|would)\b"
 _ENGLISH_FOCUS = (
@@ -89,12 +90,12 @@ _MONEY_VERBS = {"cost": "cost", "costs": "cost", "invest": "investment",
 _MONEY_VERB = re.compile(r"\bhow much (?:does|do|did|will|would|has|have) [\w'’ -]+? "
                          rf"({'|'.join(_MONEY_VERBS)})\b", re.IGNORECASE)
 # A passive "when" question's participle is the event whose date is asked ("When was
-# DeepSeek founded?" asks when something was 설립), also before a phrase of place or
-# manner ("… approved in China?", "… released to the public?"). Unlike a noun, a verb has
+# Moderna founded?" asks when something was 설립), also before a phrase of place or
+# manner ("… approved in Japan?", "… released to the public?"). Unlike a noun, a verb has
 # many renderings, so one neither the table below nor the lexicon knows is not required.
 _ENGLISH_EVENT = re.compile(
     r"^when (?:was|were|is|are) .+ ([a-z]+ed)(?: (?:in|by|at|on|to|for|from|with) [\w'’ -]+)?\W*$"
-    # A law's entry into force: "When does the AI Act take effect?"
+    # A law's entry into force: "When does the Clean Air Act take effect?"
     r"|^when (?:does|do|did|will) .+ (take effect|come into force|enter into force)\W*$",
     re.IGNORECASE)
 # The reports' verbal nouns for the events questions ask the date of. The glosses the LLM
@@ -135,9 +136,9 @@ _RANK_TEXT = r"\d+\s*(?:위(?!안)권?|번째)"
 _RANK = re.compile(rf"{_RANK_TEXT}|(?:첫|두|세|네|다섯)\s?번째|선두"
                    r"|\b\d+(?:st|nd|rd|th)\b|\b(?:first|second|third|fourth|fifth)\b",
                    re.IGNORECASE)
-# Digits that are not a figure: model ids (V3, 910C, QwQ-32B), dates, footnote marks
-# ("늘어났다.6)"), the numbers of tables, figures and phases ("〈표 1〉", "Phase 2"), and
-# ranks: "다출원 기업 10위권" names no count of patents.
+# Digits that are not a figure: model ids (A320, 300C, KF-21), dates, footnote marks
+# ("증가했다.3)"), the numbers of tables, figures and phases ("〈표 1〉", "Phase 2"), and
+# ranks: "수출 기업 10위권" names no count of exporters.
 _NOT_FIGURES = re.compile(
     r"[A-Za-z]+[-.]?\d+[A-Za-z0-9]*|\d+[A-Za-z]\w*"
     rf"|(?:표|그림|Phase|Stage|Table|Figure)\s*\d+|{_RANK_TEXT}"
@@ -183,8 +184,8 @@ _PREDICATE_TAGS = ("NP", "NNB", "MM", "NNP", "SN", "VCP", "EP", "EF", "SF", "SP"
 @lru_cache(maxsize=4096)
 def asked_slot(question: str) -> str | None:
     """The noun for the kind of thing a Korean question asks for, when it is one
-    (_SLOT_NOUNS): 장소 in "임종석을 검거한 장소는 어디인가?", 돈 in "V3 개발에 쓴 돈은?";
-    None for "중국 AI 기업은 몇 개인가?" (기업 is what is counted, a topic)."""
+    (_SLOT_NOUNS): 장소 in "임종석을 검거한 장소는 어디인가?", 돈 in "신차 개발에 쓴 돈은?";
+    None for "일본 제약 기업은 몇 개인가?" (기업 is what is counted, a topic)."""
     tokens = morphemes(question)
     for i in range(len(tokens) - 2, -1, -1):
         form, tag = tokens[i]
@@ -237,10 +238,10 @@ def focus_of(question: str, lexicon: Lexicon | None = None) -> tuple[str, ...]:
     the figure must contain: 연봉 in "…제시하는 연봉은 얼마인가?", 탄소 in "How many
     tons of carbon …" (through `lexicon`, English word → Korean words of the reports), or
     an English word as written when no Korean word of the reports is glossed with it
-    ("employee" in "How many employees does DeepSeek have?").
+    ("employee" in "How many employees does Moderna have?").
 
     Empty when the question names none that can be checked: a rank, a verbal noun ("제정한
-    연도" is stated as "데이터 보안법(2021)"), an English verb the lexicon does not know, or any
+    연도" is stated as "개인정보 보호법(2011)"), an English verb the lexicon does not know, or any
     English question when there is no lexicon to read it with.
     """
     text = unicodedata.normalize("NFKC", question)
@@ -303,7 +304,7 @@ def _korean_focus(text: str) -> tuple[str, ...]:
     else:
         return ()
     # A rank question ("세계 몇 번째") has no focus (focus_of); "몇 위권" and "몇 번" are read
-    # as numbers, but also place or count against others ("10위권 내에 대거 포함"), seldom
+    # as numbers, but also place or count against others ("10위권 내에 다수 포함"), seldom
     # beside the scope (세계) the question ranks in.
     if tokens[cue][0] == "몇" and cue + 1 < len(tokens) and tokens[cue + 1][0] in ("번", "위"):
         return ()

@@ -17,7 +17,7 @@ from .lexicon import is_function_word
 
 log = logging.getLogger(__name__)
 
-# Content-bearing parts of speech: nouns (one-syllable ones too: 물, 칩), numerals, roots,
+# Content-bearing parts of speech: nouns (one-syllable ones too: 물, 쌀), numerals, roots,
 # verb/adjective stems, and foreign, Chinese-character and number tokens.
 _KEEP_TAGS = {"NNG", "NNP", "NNB", "NR", "XR", "SL", "SH", "SN", "VV", "VA", "MM"}
 # Bound nouns and determiners that carry no topic on their own.
@@ -87,8 +87,8 @@ def name_spans(text: str) -> list[tuple[int, int]]:
 
 
 def proper_names(texts: list[str]) -> list[set[str]]:
-    """The names in each text: Kiwi's proper nouns (바이두, 항저우) and Latin words (Ernie),
-    lower-cased. One-letter Latin tokens ("H" of H20) are parts of model names, not names."""
+    """The names in each text: Kiwi's proper nouns (모더나, 뮌헨) and Latin words (Spikevax),
+    lower-cased. One-letter Latin tokens ("A" of A320) are parts of model names, not names."""
     normalised = [unicodedata.normalize("NFKC", t) for t in texts]
     return [{t.form.lower() for t in tokens
              if t.tag == "NNP" or (t.tag == "SL" and len(t.form) > 1)}
@@ -109,9 +109,9 @@ def title_names(title: str) -> list[str]:
 def tokenize_korean(text: str) -> list[str]:
     """BM25 terms of `text`: Korean morphemes plus lower-cased Latin terms and numbers.
 
-    Adjacent Latin/number pieces are also joined ("910C" gives 910, c and 910c;
-    "H20" gives h, 20 and h20) so model names match as written; thousands
-    separators are dropped so "38,000" matches "38000".
+    Adjacent Latin/number pieces are also joined ("300C" gives 300, c and 300c;
+    "A320" gives a, 320 and a320) so model names match as written; thousands
+    separators are dropped so "45,000" matches "45000".
     """
     return _terms(_kiwi().tokenize(unicodedata.normalize("NFKC", text)))
 

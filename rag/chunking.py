@@ -47,7 +47,7 @@ _CAPTION = re.compile(r"^(?:[<〈]\s*(표|그림)\s*\d+\s*[>〉]|\[(표|그림)\
 # A sentence ending, possibly followed by a footnote mark such as "3)".
 _SENTENCE_END = re.compile(r"(다|음|임|함|됨)\s*[.!?]?\s*(\d{1,2}\))?\s*$")
 # A sentence boundary: end punctuation, perhaps closed by a quote or a footnote mark ("다.8)"),
-# or a Korean ending directly followed by an inline bullet ("수준임 - 텐센트"), not by any
+# or a Korean ending directly followed by an inline bullet ("수준임 - 현대차"), not by any
 # word ("이보다 더"); the split falls after the whitespace.
 _BOUNDARY = re.compile(
     r"(?<![A-Z\d])(?<=[.!?。])[\"”’)\]]*(?:\d{1,2}\))?[ \t]+(?=\S)"
@@ -129,7 +129,7 @@ def split_sentences(doc: Document, max_tokens: int = 120,
     give a year.
 
     Most headings only name a topic, but one that dates its section states a fact no
-    sentence under it repeats: "Phase 2: 종합 로드맵 구축(2017–2020)" is the only place
+    sentence under it repeats: "Phase 2: 전국 보급 확대(2019–2022)" is the only place
     that says when Phase 2 ran.
     """
     units = _split_units(doc.text, max_tokens, token_counter(encoding), dict(doc.headings))
@@ -189,7 +189,7 @@ def _split_units(text: str, max_tokens: int, count,
         if level is None and _CAPTION.match(stripped):
             if not _rows_follow(lines, i):
                 # The caption of an image (or of a table the text lost) heads nothing:
-                # it is a sentence of its own ("<표 2> 중국 주요 3개 도시 AI 개발 전략").
+                # it is a sentence of its own ("<표 2> 독일 주요 3개 도시 전기차 보급 전략").
                 yield _Unit(start, end, tuple(p for _, p in path), False)
                 continue
             level = CAPTION
@@ -208,7 +208,7 @@ def _split_units(text: str, max_tokens: int, count,
                 continue
         current = tuple(p for _, p in path)
         if "\t" in line and count(text[start:end]) <= max_tokens:
-            # A table row is one record; its cells ("2017.12. 2019.8.") are no sentences.
+            # A table row is one record; its cells ("2018.3. 2020.11.") are no sentences.
             yield _Unit(start, end, current, False)
             continue
         for s, e in _split_sentences(text, start, end, max_tokens, count):

@@ -129,7 +129,7 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
     # Each passage's places for names, derived once for every claim.
     places = [Places.of([p]) for p in hit_passages(retriever, hits)]
     # An English claim matches the English titles of a reference list or footnote better
-    # than the Korean sentence that states it ("6 times that of the US" cited 참고문헌), so
+    # than the Korean sentence that states it ("3 times that of Japan" cited 참고문헌), so
     # such passages compete with the answers' bibliography penalty, in proportion.
     penalties = [retriever.config.bibliography_penalty * _bibliographic_share(retriever, h)
                  for h in hits]
@@ -141,9 +141,9 @@ def _support(retriever: Retriever, claims: list[str], hits: list[Hit]) -> list[l
     table = []
     for c, claim in enumerate(claims):
         figures = claim_figures[c]
-        # A small model answers "바이두 Ernie Bot의 매개변수 수는 6,710억 개" from a passage
-        # on DeepSeek, or "Moonshot AI raised 73 billion yuan" from one on Tencent: the
-        # figure is there, the name is not (rag.names finds 텐센트 for Tencent).
+        # A small model answers "모더나 Spikevax의 임상시험 참가자 수는 3만 명" from a passage
+        # on Pfizer, or "Novavax raised 45 billion won" from one on Sanofi: the figure is
+        # there, the name is not (rag.names finds 사노피 for Sanofi).
         claim_names = names_of(claim, detect_language(claim))
         terms = set(claim_terms[c])
         weight = sum(idf.get(t, 0.0) for t in terms) or 1.0
@@ -227,10 +227,10 @@ def _stated_beside(figure: quantities.Quantity, sentences: list[_Sentence],
 def _stated(figure: quantities.Quantity, passage: tuple[str, list[quantities.Quantity]]) -> bool:
     """Whether the passage states the claim's figure.
 
-    An amount with a scale word must have the same value ("73 billion" for 730억, never
-    "730 billion") and currency, and a span of time must be one ("10 years" for "10년",
-    never "10배"); a bare number need only appear among the passage's digits, so "2025" is
-    found in the date "2025.3.27", but not inside a longer number ("10" is not in "100만
+    An amount with a scale word must have the same value ("45 billion" for 450억, never
+    "450 billion") and currency, and a span of time must be one ("10 years" for "10년",
+    never "10배"); a bare number need only appear among the passage's digits, so "2024" is
+    found in the date "2024.5.14", but not inside a longer number ("10" is not in "100만
     명").
     """
     text, values = passage

@@ -106,7 +106,7 @@ class Config:
     # lexicon_weight (docs/tuning.md).
     lexicon: str = "auto"
     lexicon_weight: float = 0.5
-    # A question that names one report ("per the KISTEP brief") searches only that
+    # A question that names one report ("per the KDI brief") searches only that
     # report; the name leaves the text that is embedded and translated (rag.scope).
     scope_by_name: bool = True
     # How deep each retriever's ranking goes before fusion.
@@ -162,7 +162,7 @@ class Config:
     abstain_min_sentence: float = 0.0
     abstain_min_coverage_english: float = 0.0
     abstain_min_sentence_english: float = 0.79
-    # Abstain when a name of the question (Moonshot AI, 일본) is in none of the passages.
+    # Abstain when a name of the question (Novavax, 일본) is in none of the passages.
     abstain_on_missing_names: bool = True
     # Abstain when the question asks for a date, a share or a number and no sentence of the
     # passages gives one beside the question's names and what the figure is of.

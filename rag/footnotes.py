@@ -1,10 +1,10 @@
 """Footnotes: the report's own citations, linked to the sentence that cites them.
 
-A report cites its sources as a mark after a sentence ("…16%까지 늘어났다.6)") and a note
-further down ("6) 한국지능정보사회진흥원(NIA), 「The AI Report 2025」"). The note alone
+A report cites its sources as a mark after a sentence ("…12%까지 증가했다.4)") and a note
+further down ("4) 국민건강보험공단(NHIS), 「Health Insurance Statistics 2023」"). The note alone
 shares no words with a question such as "which report is cited for the 2023 project
 count?"; the citing sentence does. And the note often gives the source's English title
-("Shenzhen to launch 10 bln yuan fund"), words an English question shares with no Korean
+("Munich to launch 2 bln euro fund"), words an English question shares with no Korean
 sentence. So rag/indexing.py links the two both ways, while each stays the passage cited.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .chunking import Sentence
 
-# A mark sits directly on the text it follows: "전망이다.1)", "(2017–2020)5)".
+# A mark sits directly on the text it follows: "예정이다.1)", "(2019–2022)5)".
 _MARK = re.compile(r"(?<=[^\s\d(])(\d{1,2})\)")
 # A note starts a line or follows a space, and goes on to the line's end or the next note.
 _NOTE = re.compile(r"(?:^|(?<=[ \t\n]))(\d{1,2})\)[ \t]+(?=\S)", re.MULTILINE)
@@ -72,7 +72,7 @@ class NoteLink:
 
 def without_marks(text: str, start: int, notes: list[Footnote]) -> str:
     """``text`` (which starts at offset `start` of its document) without the marks of the
-    document's `notes` that lie in it: "확장했다.8)" quoted as a claim reads "확장했다."
+    document's `notes` that lie in it: "개선했다.8)" quoted as a claim reads "개선했다."
     (the note itself is shown beside the passage)."""
     cuts = sorted((n.mark - start, n.mark - start + len(f"{n.number})")) for n in notes
                   if start <= n.mark and n.mark - start + len(f"{n.number})") <= len(text)

@@ -104,8 +104,9 @@ def build_messages(question: str, evidence: list[tuple[Hit, list[ScoredSentence]
                    language: str) -> list[dict[str, str]]:
     """The chat for `question`: rules and examples first, then the passages, one a line.
 
-    For an English answer, Korean amounts are shown with English scale words ("730억 위안"
-    as "73 billion 위안"): the model converts 억 wrongly ("730 billion") but copies well.
+    For an English answer, Korean amounts are shown with English scale words ("450억 엔"
+    as "45 billion 엔"): the model converts 억 wrongly (ten times the amount, 억 read as
+    billions) but copies well.
     """
     passages = [" ".join(clean_sentence(s.text) for s in sentences)
                 for _, sentences in evidence]
@@ -229,8 +230,8 @@ def generate_answer(retriever: Retriever, result: SearchResult, scored: list[Sco
             return _finish(answer, timings, (MODEL_VERDICT,))
         return _quoted_instead(retriever, result, scored, evidence, language, timings,
                                (MODEL_VERDICT, VERDICT_OVERRULED), draft, raw)
-    # A sentence that only restates the question ("The autonomous driving platform in
-    # Beijing is named as a research hub [1].") answers nothing, though a passage supports
+    # A sentence that only restates the question ("The battery research platform in
+    # Munich is named as a research hub [1].") answers nothing, though a passage supports
     # it.
     kept = [s for s in sentences if not restates(result.query.text, s)]
     flags = (RESTATED,) if len(kept) < len(sentences) else ()

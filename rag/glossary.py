@@ -1,7 +1,7 @@
 """A bilingual glossary mined from the reports themselves: 한글(English) pairs.
 
-Korean reports introduce names and terms as 딥시크(DeepSeek), 고대역폭 메모리(HBM),
-임바디드 인텔리전스(Embodied Intelligence). Those pairs let an English question reach the
+Korean reports introduce names and terms as 모더나(Moderna), 전기차(EV),
+탄소 포집 저장(Carbon Capture and Storage). Those pairs let an English question reach the
 Korean words BM25 indexes, exactly, for the names and terms that matter most.
 """
 
@@ -31,7 +31,7 @@ def mine_glossary(texts: Iterable[tuple[str, str]]) -> list[Term]:
     """Pairs from (doc_id, text) items, first occurrence of each English form kept."""
     seen: dict[str, Term] = {}
     for doc_id, text in texts:
-        # Table rows pair authors with affiliations ("최창택 (KISTEP)"): not terms.
+        # Table rows pair authors with affiliations ("김민준 (KDI)"): not terms.
         prose = "\n".join(line for line in text.split("\n") if "\t" not in line)
         for match in _PAIR.finditer(prose):
             english = " ".join(match.group(2).split()).strip(" .,")

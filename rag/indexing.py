@@ -266,7 +266,7 @@ def index_terms(chunks: list[Chunk], citing: Sequence[tuple[int, str]] = ()
     so do the sentences citing the footnotes it holds (`citing`: note offset, sentence),
     and the names in its document's title (`title_names`): an article names its subject
     in its title and seldom again. The title's other words are left out: a report's
-    title ("정책과 사례") would pull every question using them to that report."""
+    title ("동향과 전망") would pull every question using them to that report."""
     terms = tokenize_korean_many([_attached(c.start, c.end, citing)
                                   + (f"{c.section}\n{c.text}" if c.section else c.text)
                                   for c in chunks])

@@ -24,9 +24,9 @@ def folded(text: str) -> str:
 def detect_language(text: str) -> str:
     """"ko", "en" or "mixed", from the words that carry the grammar.
 
-    Korean text names things in Latin letters (DeepSeek, HBM, QwQ-32B), so those do not
+    Korean text names things in Latin letters (Pfizer, BMW, KF-21), so those do not
     make a question English; lower-case English words and question words do, outside
-    quotation marks (베이징 ‘AI for All’ 정책 quotes a name).
+    quotation marks (부산 ‘Busan is Good’ 캠페인 quotes a name).
     """
     unquoted = _QUOTED.sub(" ", text)
     if _HANGUL.search(unquoted):
@@ -51,7 +51,7 @@ def reply_language(text: str) -> str:
     A question mixing both is Korean when it ends in a Korean word and does not open with
     an English question word: Korean puts its predicate (…인가?, …누구인가요?) last, so
     "blues in the night을 부른 가수는?" is Korean, while English opens with its question
-    word and may still end on a Korean name ("Who founded 딥시크?").
+    word and may still end on a Korean name ("Who founded 모더나?").
     """
     language = detect_language(text)
     if language != "mixed":

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 _VERSION = 1
 _BATCH = 40
 # Common nouns and roots; proper nouns are left to the glossary (a small model glosses
-# transliterated names wildly: 텐센트 → "temperature").
+# transliterated names wildly, as some English word of a like sound).
 _GLOSSED_TAGS = ("NNG", "XR")
 _SYSTEM = ("You are a Korean-English dictionary. For each Korean term, write one line: the "
            "term, '=', then up to three different English translations separated by commas. "

@@ -1,13 +1,13 @@
 """Names across scripts: whether passages name what a question or a claim names.
 
 A question about something the passages never name cannot be answered from them, however
-close the passages' topic ("How much funding has Moonshot AI raised?" retrieves passages on
-Chinese AI funding, none of which names Moonshot AI). Korean reports write most foreign
-names in Hangul (텐센트, 엔비디아, 선전), a few in Latin letters (Ernie, TSMC), and an
+close the passages' topic ("How much funding has BioNTech raised?" retrieves passages on
+vaccine funding, none of which names BioNTech). Korean reports write most foreign
+names in Hangul (지멘스, 화이자, 뮌헨), a few in Latin letters (Spikevax, BMW), and an
 English question writes them all in Latin letters. So a name is looked for as written, in
 the reports' own 한글(English) pairs, as a country's Korean name, and by its sound: a
 consonant skeleton shared by the Latin spelling and the Hangul transliteration
-(Tencent and 텐센트, Shenzhen and 선전, McKinsey and 맥킨지 all give the same key).
+(Siemens and 지멘스, Hamburg and 함부르크, Deloitte and 딜로이트 all give the same key).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from .bm25 import proper_names
 from .glossary import Term
 from .language import HANGUL_SYLLABLE, folded
 
-# A name with a lower IDF (in over ~30% of passages: 중국, AI) is often left implicit by
-# the passage that answers about it, so it is never required.
+# A name with a lower IDF (in over ~30% of passages: 한국 in reports on Korea) is often
+# left implicit by the passage that answers about it, so it is never required.
 COMMON_NAME_IDF = 1.0
 # Country and region names whose Korean standard name is no transliteration the sound
 # key finds: Sino-Korean names (중국, 일본, 미국, 독일, 호주, 태국) and names Korean took by
@@ -52,7 +52,7 @@ EXONYMS = {
     "bahrain": "바레인", "egypt": "이집트", "brazil": "브라질", "canada": "캐나다",
 }
 # Capitalised words that are not names: question words, sentence openers, months, the
-# reports' own parts, counting words, and compass points (East China is 동중국, South
+# reports' own parts, counting words, and compass points (East Timor is 동티모르, South
 # Korea is 한국: the name is the rest).
 _NOT_NAMES = frozenset((
     "what", "how", "which", "who", "whom", "whose", "when", "where", "why", "is", "are",
@@ -132,8 +132,8 @@ def names_of(text: str, language: str) -> list[str]:
     """
     found = sorted(n for n in proper_names([text])[0] if n not in _KOREAN_QUESTION_WORDS)
     if language == "ko":
-        # Kiwi splits a model id into a letter and a number ("딥시크-R1" gives R and 1):
-        # the id itself names which model (R1, not V3).
+        # Kiwi splits a model id into a letter and a number ("에어버스-A320" gives A and 320):
+        # the id itself names which model (A320, not A350).
         ids = {m.lower() for m in _MODEL_ID.findall(text)} - set(found)
         return found + sorted(ids)
     return english_names(text) + [n for n in found if not n.isascii()]
@@ -141,16 +141,16 @@ def names_of(text: str, language: str) -> list[str]:
 
 def english_names(text: str) -> list[str]:
     """The names of an English question or claim: runs of capitalised words, acronyms
-    and model ids ("Moonshot AI", "Joo Kyung-won", "A100", "o1-mini"), possessives off."""
+    and model ids ("Hyundai Motor", "Kim Min-jun", "A320", "A321neo"), possessives off."""
     names: list[str] = []
     run: list[str] = []
     words = _WORD.findall(text)
     for i, raw in enumerate(words):
         word = _POSSESSIVE.sub("", raw)
         if any(_looks_like_name(part, i == 0, word != raw) for part in word.split("-") if part):
-            run.append(re.sub(r"^([A-Z0-9]{2,})s$", r"\1", word))  # GPUs → GPU
+            run.append(re.sub(r"^([A-Z0-9]{2,})s$", r"\1", word))  # SUVs → SUV
             if word != raw:
-                # A possessive ends a name: "the EU's InvestAI" names two things.
+                # A possessive ends a name: "Pfizer's Comirnaty" names two things.
                 names.append(" ".join(run))
                 run = []
             continue
@@ -163,7 +163,7 @@ def english_names(text: str) -> list[str]:
 
 
 def sound_key(word: str) -> str:
-    """The consonant skeleton of a Latin or Hangul word: 'TNSNT' for Tencent and 텐센트."""
+    """The consonant skeleton of a Latin or Hangul word: 'SMNS' for Siemens and 지멘스."""
     if HANGUL_SYLLABLE.search(word):
         sounds = []
         for char in word:
@@ -185,10 +185,11 @@ def missing_names(names: Iterable[str], places: Places, idf: Mapping[str, float]
     """The names (of `english_names`, or Korean proper nouns) that no passage names.
 
     A name of several words counts as named when any of its uncommon words is, so
-    "Baidu Ernie Bot" is found by "Ernie"; "Moonshot AI" is missing when "Moonshot" is.
+    "Moderna Spikevax Vaccine" is found by "Spikevax"; "Novavax Vaccine" is missing when
+    "Novavax" is.
     A word may also be named by a Korean word it glosses (`glosses`, the lexicon's English
-    → Korean words): "Artificial Intelligence" is a common noun capitalised, and the
-    reports write 인공지능.
+    → Korean words): "Public Health" is a common noun capitalised, and the reports
+    write 공중보건.
     """
     korean_of = {t.english.lower(): t.korean for t in glossary}
     missing = []
@@ -206,10 +207,10 @@ def missing_names(names: Iterable[str], places: Places, idf: Mapping[str, float]
 def mentions(text: str, name: str) -> bool:
     """Whether `text` (lower-cased, without spaces) names the Korean or Latin `name`.
 
-    Also without an administrative suffix (선전시 in a passage on 선전) or a particle
+    Also without an administrative suffix (부산시 in a passage on 부산) or a particle
     left on it (밀회의 in a passage on 밀회), and, for Hangul
-    names of three or more syllables, one letter (jamo) off: a model writes 디시크 for
-    딥시크. One jamo keeps swapped names apart (바이두 and 바이트 differ in two).
+    names of three or more syllables, one letter (jamo) off: a model writes 지맨스 for
+    지멘스. One jamo keeps swapped names apart (화이자 and 화이트 differ in two).
     """
     if name in text:
         return True
@@ -230,14 +231,14 @@ def _sound_keys(passages: Sequence[Passage]) -> set[str]:
     keys = set()
     for p in passages:
         for term in p.terms:
-            # 선전시 names Shenzhen as 선전 does.
+            # 부산시 names Busan as 부산 does.
             for word in {term, _SUFFIX.sub("", term) if len(term) >= 3 else term}:
                 key = sound_key(word) if HANGUL_SYLLABLE.search(word) else ""
-                # One consonant says little (화웨이 is H): only a long word may match it.
+                # One consonant says little (하와이 is H): only a long word may match it.
                 if len(key) > 1 or (key and len(word) >= 3):
                     keys.add(key)
-        # Kiwi splits a name it does not know ("3. 선전 AI 개발 사례" gives 선 and 전), so
-        # the start of each written word counts too, when its key says enough.
+        # Kiwi splits a name it does not know ("3. 에인트호번 스마트시티 사례" gives 에인트호
+        # and 번), so the start of each written word counts too, when its key says enough.
         for word in _HANGUL_WORD.findall(p.text):
             for end in range(2, min(len(word), 6) + 1):
                 key = sound_key(word[:end])
@@ -260,12 +261,12 @@ def _named(name: str, places: Places, korean_of: Mapping[str, str], whole: bool 
         return True
     head, *tail = name.split("-")
     if tail and _named(head, places, korean_of):
-        # Chinese-born, US-made; but DeepSeek-R1 is named only with its model id, since a
-        # passage on V3 does not speak of R1.
+        # German-born, US-made; but Airbus-A320 is named only with its model id, since a
+        # passage on the A350 does not speak of the A320.
         return all(_named(t, places, korean_of) for t in tail if _MODEL_ID.fullmatch(t))
-    # By sound: a single word, or a person's name written in several ("Joo Kyung-won");
+    # By sound: a single word, or a person's name written in several ("Kim Min-jun");
     # never an acronym, whose letters are spelled out (IBM is 아이비엠, not 범위), nor a
-    # model id, whose digits carry no sound (o1-mini would be 만).
+    # model id, whose digits carry no sound (A320neo would be 네).
     if name.isupper() or any(c.isdigit() for c in name) or (
             whole and not all(w[:1].isupper() and not w.isupper() for w in name.split())):
         return False
@@ -292,7 +293,7 @@ def _looks_like_name(word: str, first: bool, possessive: bool) -> bool:
     if word.lower() in _NOT_NAMES:
         return False
     if re.search(r"[A-Za-z]\d|\d[A-Za-z]", word):
-        return True  # A100, o1, 910C
+        return True  # A320, i3, 300C
     if not word[0].isupper():
         return False
     # A question's first word is capitalised anyway ("Roughly how …").

@@ -1,8 +1,8 @@
-"""Figures as values: "730억 위안", "73 billion yuan" and "$73 bn" are one amount.
+"""Figures as values: "450억 유로", "45 billion euros" and "€45 bn" are one amount.
 
 The reports write amounts with Korean scale words (만 10⁴, 억 10⁸, 조 10¹²), and an English
-answer restates them with English ones. Comparing digits alone takes "730 billion yuan" for
-730억 위안, which is ten times too much; comparing values catches it.
+answer restates them with English ones. Comparing digits alone takes "450 billion euros" for
+450억 유로, which is ten times too much; comparing values catches it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ _KOREAN_SCALE = {"천": 1e3, "만": 1e4, "억": 1e8, "조": 1e12}
 _ENGLISH_SCALE = {"thousand": 1e3, "million": 1e6, "mn": 1e6, "mln": 1e6, "billion": 1e9,
                   "bn": 1e9, "bln": 1e9, "trillion": 1e12, "tn": 1e12}
 _NUMBER = r"\d+(?:,\d{3})*(?:\.\d+)?"
-# A Korean scale follows its number without a space: "730억", "5천억" (5 × 10³ × 10⁸), "3천".
+# A Korean scale follows its number without a space: "450억", "5천억" (5 × 10³ × 10⁸), "3천".
 _SCALE = r"천?[만억조]|천"
 _KOREAN = re.compile(rf"{_NUMBER}(?:{_SCALE})?(?:\s?{_NUMBER}(?:{_SCALE}))*")
 _GROUPS = re.compile(rf"(?P<n>{_NUMBER})(?P<k>{_SCALE})?")
@@ -91,7 +91,7 @@ def same_value(a: float, b: float) -> bool:
 
 def same_amount(a: Quantity, b: Quantity) -> bool:
     """The same value, in the same currency where both name one ("380 billion euros" is not
-    3,800억 위안)."""
+    3,800억 엔)."""
     return same_value(a.value, b.value) and (not a.currency or not b.currency
                                              or a.currency == b.currency)
 
@@ -99,8 +99,9 @@ def same_amount(a: Quantity, b: Quantity) -> bool:
 def in_english(text: str) -> str:
     """`text` with Korean-scaled amounts rewritten with English scale words.
 
-    "730억 위안(약 107억 달러)" becomes "73 billion 위안(약 10.7 billion 달러)", so a model
-    answering in English copies the amount instead of converting it (it wrote "730 billion").
+    "450억 엔(약 3억 달러)" becomes "45 billion 엔(약 300 million 달러)", so a model
+    answering in English copies the amount instead of converting it (it wrote ten times the
+    amount: 억 read as billions).
     """
     text = unicodedata.normalize("NFKC", text)
     out: list[str] = []

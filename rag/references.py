@@ -1,8 +1,8 @@
 """Reference lists: the part of a report that names its sources rather than saying anything.
 
 A report ends with a bibliography ("참고문헌", "References"): titles, publishers, years and
-URLs, mostly in English. Those lines share many words with an English question ("China",
-"generative AI", "2025") and none of its answer, so without a translation they outrank the
+URLs, mostly in English. Those lines share many words with an English question ("Germany",
+"electric vehicle", "2024") and none of its answer, so without a translation they outrank the
 Korean sentence that answers it (own set, English questions, no lexicon or translation:
 Recall@1 0.35 hybrid, 0.52 with reference passages at half weight). So for an English
 question searched by its English words alone (rag.retrieval.english_words_alone) their

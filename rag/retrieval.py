@@ -285,7 +285,7 @@ class Retriever:
 
                 cache = GlossCache(path, generator_name(self.config))
                 glosses = cache.get({t for terms in self.index.tokens for t in terms})
-                # Where a report writes a word's English itself (딥시크(DeepSeek)), that
+                # Where a report writes a word's English itself (모더나(Moderna)), that
                 # beats the model's gloss.
                 for term in self.glossary:
                     if term.korean in glosses:

@@ -1,22 +1,22 @@
-"""Questions that name their source: "per the KISTEP brief", "KLID 글에 따르면".
+"""Questions that name their source: "per the KDI brief", "NPS 글에 따르면".
 
 Analysts often say which report they mean. That name is mostly an instruction about
-where to look: embedded or translated with the question, "per the KISTEP brief" pulls the
-brief's list of other KISTEP publications above the passage that answers. A named document
+where to look: embedded or translated with the question, "per the KDI brief" pulls the
+brief's list of other KDI publications above the passage that answers. A named document
 therefore narrows the search to itself, and its name leaves the text that is embedded and
 translated. The question's own BM25 words keep it: there it matches only where a report
-writes it, and for "저자 서행아의 KISTEP 내 소속은?" that line (KISTEP 글로벌R&D혁신센터 서행아)
-is the answer (measured in docs/tuning.md).
+writes it, and for "저자 김민준의 KDI 내 소속은?" that line (KDI 재정연구부 김민준)
+is the answer (the project's own case of this is measured in docs/tuning.md).
 
 A document's names are the acronyms of its file name that the document itself writes
-in capitals (kistep-global-ai-china-2025 → KISTEP) and that do not name every document.
+in capitals (kdi-pension-reform-2024 → KDI) and that do not name every document.
 A question scopes only when it writes the name as the document does (capitals: "Who"
 is not the WHO) and next to a word that points at a document, since the same acronym
 also names an organisation or a subject the other documents discuss ("ESP가 설립된 해는?",
-"저자의 KISTEP 내 소속은?"). The cues are general Korean and English ways of citing a
-text: a document noun after the name (KLID 글, KISTEP 브리프, the KLID article, KLID's
+"저자의 KDI 내 소속은?"). The cues are general Korean and English ways of citing a
+text: a document noun after the name (NPS 글, KDI 브리프, the NPS article, NPS's
 Table 2), 에 따르면/에 의하면 after it, "per"/"according to" before it, or a citing verb
-("the article KLID cites").
+("the article NPS cites").
 """
 
 from __future__ import annotations
@@ -62,14 +62,14 @@ _EN_CITING_VERBS = ("cite", "cites", "cited", "say", "says", "said", "write", "w
 # A noun ends where its word does or a particle starts (글의, 글에, 브리프는), not inside a
 # longer word (글로벌).
 _KO_NOUN_END = r"(?=$|[^가-힣]|의|에|은|는|이|가|을|를|과|와|도)"
-# A quoted title may stand between the name and its noun: KLID '중국 AI 정책' 글.
+# A quoted title may stand between the name and its noun: NPS '연금 개혁 방향' 글.
 _QUOTED_TITLE = r"(?:\s*['‘\"“「『][^'’\"”」』]{1,80}['’\"”」』](?:의)?)?"
 
 
 def find_scope(query: str, names: Mapping[str, frozenset[str]]) -> Scope | None:
     """The documents `query` cites by name; None when it cites none, or several that
     belong to different documents (a comparison across reports)."""
-    # Every name the question writes counts, so "the KISTEP and KLID reports" compares two
+    # Every name the question writes counts, so "the KDI and NPS reports" compares two
     # documents; but one of them must be cited as a text for the question to scope.
     used = [name for name in names if _pattern(name).search(query)]
     if not any(_cited(query, name) for name in used):
@@ -95,15 +95,15 @@ def _cited(query: str, name: str) -> bool:
     en_nouns = "(?i:" + "|".join(_EN_DOC_NOUNS) + ")"
     verbs = "(?i:" + "|".join(_EN_CITING_VERBS) + ")"
     cues = (
-        # KLID 글, KISTEP 브리프, KLID '…' 글, KLID에 따르면, KLID에서 발간한
+        # NPS 글, KDI 브리프, NPS '…' 글, NPS에 따르면, NPS에서 발간한
         rf"(?<![A-Za-z0-9]){n}{_QUOTED_TITLE}\s*(?:의\s*)?(?:{ko_nouns}){_KO_NOUN_END}",
         rf"(?<![A-Za-z0-9]){n}(?:의\s*)?(?:{ko_nouns})?\s*(?:에\s*따르면|에\s*의하면|에서\s*발간)",
-        # the KLID article, KLID's Table 2, KLID's (possessive: the text's own parts)
+        # the NPS article, NPS's Table 2, NPS's (possessive: the text's own parts)
         rf"(?<![A-Za-z0-9]){n}(?:['’]s)?\s+(?:{en_nouns})\b",
         rf"(?<![A-Za-z0-9]){n}['’]s(?![A-Za-z0-9])",
-        # per the KISTEP brief, according to KLID, in/from the KISTEP …
+        # per the KDI brief, according to NPS, in/from the KDI …
         rf"\b(?i:per|according\s+to|citing|from|in)\s+(?i:the\s+)?{n}(?![A-Za-z0-9])",
-        # the article KLID cites, does KLID say
+        # the article NPS cites, does NPS say
         rf"(?<![A-Za-z0-9]){n}\s+(?:{verbs})\b",
     )
     return any(re.search(cue, query) for cue in cues)
