@@ -22,11 +22,11 @@ log = logging.getLogger("rag")
 
 _EPILOG = """examples:
   rag index                                  build or update index/ from corpus/
-  rag search "중국의 생성형 AI 특허 출원 수는?"
-  rag search "How much did DeepSeek spend on V3?" -k 3 --json
+  rag search "생성형 AI 특허 출원 수는?"
+  rag search "How many patents were filed in 2024?" -k 3 --json
   rag search --batch questions.jsonl -k 10 > results.jsonl
-  rag ask "화웨이 어센드 910C 칩의 수율은?"
-  rag ask "How much did DeepSeek spend on V3?" --mode llm
+  rag ask "2024년 반도체 생산 수율은?"
+  rag ask "What was the budget in 2024?" --mode llm
   rag serve --port 7860                      chat UI at http://127.0.0.1:7860
 
 settings: every option also reads RAG_<NAME> (e.g. RAG_MODEL, RAG_CHUNK_TOKENS); see README."""

@@ -59,7 +59,7 @@ _CUE = re.compile(
     r"and\s+for|and\s+in|and)\b\s*[,]?\s*",
     re.IGNORECASE,
 )
-# Generic predicates of an elliptical follow-up: "상하이는 어때?", "what about X then?".
+# Generic predicates of an elliptical follow-up: "부산은 어때?", "what about X then?".
 _TRAIL_PREDICATE = re.compile(
     r"\s*(?:어때요|어때|어떤가요|어떤가|어떻습니까|어떻게\s*돼|어떻게\s*되나요|어떻나요|는요|은요|"
     r"then|too|as\s+well|instead)\s*$",
@@ -67,7 +67,7 @@ _TRAIL_PREDICATE = re.compile(
 )
 _TRAIL_PUNCT = re.compile(r"[\s?？!.。]+$")
 # Particles that end the noun phrase of an elliptical question. 이/가 are left out: too
-# many nouns end with those syllables (화웨이, 바이두의 ...).
+# many nouns end with those syllables (하와이, 기아의 ...).
 _KO_PARTICLE = re.compile(
     r"(?:의\s*경우(?:에는|는)?|에서는|에서|에는|에선|으로는|로는|은|는|도|의|요)$")
 _ARTICLE = re.compile(r"^(?:the|a|an|its|their)\s+", re.IGNORECASE)
@@ -75,7 +75,7 @@ _YEAR = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?:년|년도)?(?![0-9])")
 # Model and chip names: letters and digits together (910C, V3, R1, GPT-4, H20).
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])"
                    r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9])")
-# Latin words that may name something: capitalised (Moderna, DeepSeek) or acronyms (WHO).
+# Latin words that may name something: capitalised (Moderna, BioNTech) or acronyms (WHO).
 _CAPITALISED = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z]*(?![A-Za-z0-9])")
 _EN_WH_COPULA = re.compile(r"^(?:what|which|who)\s+(?:is|are|was|were)\b", re.IGNORECASE)
 # Particle pairs: (after a final consonant, after a vowel).
