@@ -11,11 +11,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .language import EXONYMS
+
 _PAIR = re.compile(
     r"((?:[가-힣A-Za-z0-9·]+\s){0,3}[가-힣][가-힣A-Za-z0-9·]*)"
     r"\s?\(\s*([A-Za-z][A-Za-z0-9 .,&'’\-+/]{0,60}?)\s*\)"
 )
-_LEADING_NOISE = {"및", "등", "또는", "그리고", "중국", "미국", "자체", "기존", "국가"}
+# Words before a term that are not part of it: conjunctions, qualifiers, and a country's
+# name ("일본 경제산업성(Ministry of Economy)" pairs the ministry, not the country).
+_LEADING_NOISE = {"및", "등", "또는", "그리고", "자체", "기존", "국가", *EXONYMS.values()}
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,10 @@ def _korean_term(prefix: str, english: str) -> str:
     # only the words directly before the parenthesis.
     n = max(1, min(len(words), len(english.split())))
     words = words[-n:]
-    while len(words) > 1 and words[0] in _LEADING_NOISE:
-        words = words[1:]
+    # The term starts after the last of them ("보고서와 미국 식품의약국" → 식품의약국).
+    noise = [i for i, w in enumerate(words[:-1]) if w in _LEADING_NOISE]
+    if noise:
+        words = words[noise[-1] + 1:]
     term = " ".join(words)
     return term if re.search(r"[가-힣]", term) else ""
 

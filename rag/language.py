@@ -1,4 +1,6 @@
-"""Which language a question is in: Korean, English, or a mix of both."""
+"""Facts of the two languages that every module shares: which language a text is in
+(Korean, English, or a mix of both), what a Hangul syllable is, and the Korean names of
+the world's countries."""
 
 from __future__ import annotations
 
@@ -13,6 +15,34 @@ _QUOTED = re.compile(r"‘[^’]*’|“[^”]*”|'[^']*'|\"[^\"]*\"|「[^」]*
 _QUESTION_WORDS = {"what", "how", "which", "who", "whom", "whose", "when", "where", "why",
                    "is", "are", "was", "were", "does", "do", "did", "can", "could", "list",
                    "name", "according", "in", "by", "the", "a", "an"}
+
+# Country and region names whose Korean standard name is no transliteration the sound
+# key finds: Sino-Korean names (중국, 일본, 미국, 독일, 호주, 태국) and names Korean took by
+# another language's sound or spells with its own clusters (스위스, 네덜란드, 튀르키예,
+# 멕시코, 프랑스). A fact of Korean spelling for the world's countries, whatever the reports.
+EXONYMS = {
+    "china": "중국", "chinese": "중국", "korea": "한국", "korean": "한국", "japan": "일본",
+    "japanese": "일본", "us": "미국", "u.s.": "미국", "usa": "미국", "america": "미국",
+    "american": "미국", "eu": "유럽", "europe": "유럽", "european": "유럽", "uk": "영국",
+    "britain": "영국", "british": "영국", "germany": "독일", "german": "독일",
+    "taiwan": "대만", "taiwanese": "대만", "australia": "호주", "australian": "호주",
+    "thailand": "태국", "thai": "태국", "switzerland": "스위스", "swiss": "스위스",
+    "netherlands": "네덜란드", "holland": "네덜란드", "dutch": "네덜란드",
+    "turkey": "튀르키예", "türkiye": "튀르키예", "turkish": "튀르키예", "greece": "그리스",
+    "greek": "그리스", "czech": "체코", "czechia": "체코", "belgium": "벨기에",
+    "belgian": "벨기에", "mexico": "멕시코", "mexican": "멕시코", "france": "프랑스",
+    "french": "프랑스", "denmark": "덴마크", "danish": "덴마크", "hungary": "헝가리",
+    "hungarian": "헝가리", "england": "잉글랜드", "chile": "칠레",
+    "qatar": "카타르", "myanmar": "미얀마", "burma": "미얀마", "georgia": "조지아",
+    "cyprus": "키프로스", "uae": "아랍에미리트", "iraq": "이라크", "jordan": "요르단",
+    "spain": "스페인", "spanish": "스페인", "italy": "이탈리아", "italian": "이탈리아",
+    "russia": "러시아", "russian": "러시아", "india": "인도", "indian": "인도",
+    "vietnam": "베트남", "vietnamese": "베트남", "philippines": "필리핀",
+    "singapore": "싱가포르", "mongolia": "몽골", "argentina": "아르헨티나",
+    "bangladesh": "방글라데시", "kazakhstan": "카자흐스탄", "luxembourg": "룩셈부르크",
+    "bahrain": "바레인", "egypt": "이집트", "brazil": "브라질", "canada": "캐나다",
+}
+
 
 
 def folded(text: str) -> str:

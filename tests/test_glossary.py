@@ -73,3 +73,12 @@ GLOSSARY = [Term("DeepSeek", "딥시크", "d"), Term("HBM", "고대역폭 메모
 ])
 def test_expand_query_matches_whole_words_case_insensitively(query, expected):
     assert [t.english for t in expand_query(query, GLOSSARY)] == expected
+
+
+def test_a_country_or_conjunction_before_a_term_is_not_part_of_it():
+    text = ("일본 경제산업성(Ministry of Economy)은 지침을 냈다. 보고서와 미국 식품의약국(Food and "
+            "Drug Administration)도 참고했다. 호주 연방과학산업연구기구(CSIRO)도 있다.")
+    terms = mine_glossary([("d", text)])
+    assert [(t.english, t.korean) for t in terms] == [
+        ("CSIRO", "연방과학산업연구기구"), ("Food and Drug Administration", "식품의약국"),
+        ("Ministry of Economy", "경제산업성")]
