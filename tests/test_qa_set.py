@@ -56,27 +56,44 @@ def test_no_blank_lines():
     assert all(line.strip() for line in lines)
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: str(r.get("id")))
-def test_schema(row):
-    assert set(row) == KEYS
-    assert isinstance(row["id"], str) and row["id"]
-    assert row["lang"] in LANGS
-    assert isinstance(row["question"], str) and row["question"].strip()
-    assert row["doc"] is None or isinstance(row["doc"], str)
-    assert row["evidence"] is None or isinstance(row["evidence"], str)
-    assert isinstance(row["answers"], list)
-    assert all(isinstance(a, str) and a.strip() for a in row["answers"])
-    assert row["type"] in TYPES
+def _schema_problems(row):
+    if set(row) != KEYS:
+        return [f"keys {sorted(set(row) ^ KEYS)} differ from the schema"]
+    checks = [
+        (isinstance(row["id"], str) and bool(row["id"]), "id is no string"),
+        (row["lang"] in LANGS, f"lang {row['lang']!r}"),
+        (isinstance(row["question"], str) and bool(row["question"].strip()), "no question"),
+        (row["doc"] is None or isinstance(row["doc"], str), "doc is no string"),
+        (row["evidence"] is None or isinstance(row["evidence"], str), "evidence is no string"),
+        (isinstance(row["answers"], list)
+         and all(isinstance(a, str) and a.strip() for a in row["answers"]), "bad answers"),
+        (row["type"] in TYPES, f"type {row['type']!r}"),
+    ]
+    return [why for ok, why in checks if not ok]
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: str(r.get("id")))
-def test_id_matches_lang_and_type(row):
+def _id_problems(row):
     if row["type"] == "unanswerable":
-        assert re.fullmatch(r"un-(ko|en)-\d{3}", row["id"])
-        assert row["id"].split("-")[1] == row["lang"]
+        ok = bool(re.fullmatch(r"un-(ko|en)-\d{3}", row["id"])) \
+            and row["id"].split("-")[1] == row["lang"]
     else:
-        assert re.fullmatch(r"(ko|en)-\d{3}", row["id"])
-        assert row["id"].split("-")[0] == row["lang"]
+        ok = bool(re.fullmatch(r"(ko|en)-\d{3}", row["id"])) \
+            and row["id"].split("-")[0] == row["lang"]
+    return [] if ok else ["id does not match its language and type"]
+
+
+def _problems(rows, check):
+    """Every row's problems at once, named by id: one test for the whole set, so the suite
+    counts checks rather than questions."""
+    return [f"{row.get('id')}: {why}" for row in rows for why in check(row)]
+
+
+def test_schema():
+    assert not _problems(ROWS, _schema_problems)
+
+
+def test_id_matches_lang_and_type():
+    assert not _problems(ROWS, _id_problems)
 
 
 def test_ids_unique():
@@ -106,33 +123,40 @@ def test_every_document_covered():
     assert docs <= used, docs - used
 
 
-@pytest.mark.parametrize("row", ANSWERABLE, ids=lambda r: r["id"])
-def test_answerable_entry(row):
-    assert row["type"] in ANSWERABLE_TYPES
-    assert row["doc"], "answerable question needs a doc"
-    assert (CORPUS / f"{row['doc']}.txt").is_file(), row["doc"]
+def _answerable_problems(row):
     ev = row["evidence"]
-    assert isinstance(ev, str) and ev.strip()
-    assert "\n" not in ev and "\r" not in ev
-    assert row["answers"], "answerable question needs answers"
+    checks = [
+        (row["type"] in ANSWERABLE_TYPES, f"type {row['type']!r}"),
+        (bool(row["doc"]) and (CORPUS / f"{row['doc']}.txt").is_file(), "no such doc"),
+        (isinstance(ev, str) and bool(ev.strip()) and "\n" not in ev and "\r" not in ev,
+         "evidence must be one non-empty line"),
+        (bool(row["answers"]), "no answers"),
+    ]
+    return [why for ok, why in checks if not ok]
 
 
-@pytest.mark.parametrize("row", ANSWERABLE, ids=lambda r: r["id"])
-def test_evidence_verbatim_in_document(row):
+def _verbatim_problems(row):
     text = _doc_text(row["doc"])
-    assert row["evidence"] in text, f"{row['id']}: evidence not found: {row['evidence']!r}"
+    problems = [] if row["evidence"] in text else [f"evidence not found: {row['evidence']!r}"]
+    norm = _norm(text)
+    if not any(_norm(a) and _norm(a) in norm for a in row["answers"]):
+        problems.append(f"none of {row['answers']!r} occurs in {row['doc']}")
+    return problems
 
 
-@pytest.mark.parametrize("row", ANSWERABLE, ids=lambda r: r["id"])
-def test_some_answer_in_document(row):
-    text = _norm(_doc_text(row["doc"]))
-    found = [a for a in row["answers"] if _norm(a) and _norm(a) in text]
-    assert found, f"{row['id']}: none of {row['answers']!r} occurs in {row['doc']}"
+def _unanswerable_problems(row):
+    ok = (row["id"].startswith("un-") and row["doc"] is None and row["evidence"] is None
+          and row["answers"] == [])
+    return [] if ok else ["an unanswerable question has no doc, evidence or answers"]
 
 
-@pytest.mark.parametrize("row", UNANSWERABLE, ids=lambda r: r["id"])
-def test_unanswerable_entry(row):
-    assert row["id"].startswith("un-")
-    assert row["doc"] is None
-    assert row["evidence"] is None
-    assert row["answers"] == []
+def test_answerable_entry():
+    assert not _problems(ANSWERABLE, _answerable_problems)
+
+
+def test_evidence_and_an_answer_verbatim_in_the_document():
+    assert not _problems(ANSWERABLE, _verbatim_problems)
+
+
+def test_unanswerable_entry():
+    assert not _problems(UNANSWERABLE, _unanswerable_problems)
