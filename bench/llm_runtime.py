@@ -39,7 +39,6 @@ def chats(count: int, seed: int) -> list[dict[str, Any]]:
     from rag.config import Config
     from rag.eval.dataset import load_qa
     from rag.generation import build_messages, llm_evidence
-    from rag.language import reply_language
     from rag.retrieval import Retriever
 
     config = Config.from_env()
@@ -52,8 +51,8 @@ def chats(count: int, seed: int) -> list[dict[str, Any]]:
         scored = score_sentences(retriever, result)
         evidence = llm_evidence(retriever, scored)
         out.append({"id": item.id, "question": item.question,
-                    "messages": build_messages(result.query, evidence,
-                                               reply_language(result.query))})
+                    "messages": build_messages(result.query.text, evidence,
+                                               result.query.reply_language)})
     return out
 
 
