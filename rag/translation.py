@@ -18,25 +18,27 @@ from .language import HANGUL_SYLLABLE
 
 SYSTEM_PROMPT = (
     "Translate the user's question into natural Korean, as a Korean analyst would ask it. "
-    "Write Chinese place and person names the way Korean news does (Beijing = 베이징, "
-    "Guangzhou = 광저우, Li Qiang = 리창). Keep numbers, years, acronyms and model names as "
-    "they are. Output only the Korean question, on one line."
+    "Write foreign place, person and company names in Hangul the way Korean news does "
+    "(Munich = 뮌헨, Pfizer = 화이자), or as the Korean terms after the question give them. "
+    "Keep numbers, years, acronyms and model names as they are. Output only the Korean "
+    "question, on one line."
 )
-# Worked examples steady a small model; they are about other topics than the reports.
+# Worked examples steady a small model; they are about other topics than any report, and
+# teach the two things a question needs: a foreign name in Hangul, the term hints used.
 # Term hints ride on the question, not the system prompt, so the system prompt and the
 # examples stay one fixed prefix that the local model keeps evaluated between questions
 # (first token in ~0.4 s instead of ~1.8 s).
 _EXAMPLES = (
-    ("What share of Guangzhou's budget went to robotics in 2023?\n"
-     "(Korean terms: robotics = 로봇)",
-     "2023년 광저우 예산 중 로봇 분야 비중은 얼마인가?"),
-    ("Which companies did the ministry name as partners for the new GPU cluster?",
-     "정부 부처가 새 GPU 클러스터의 협력 기업으로 지목한 기업은 어디인가?"),
+    ("What share of Munich's budget went to public transport in 2023?\n"
+     "(Korean terms: public transport = 대중교통)",
+     "2023년 뮌헨 예산 중 대중교통 분야 비중은 얼마인가?"),
+    ("Which companies did the ministry name as partners for the new vaccine plant?",
+     "정부 부처가 새 백신 공장의 협력 기업으로 지목한 기업은 어디인가?"),
 )
 _PREFIX = ({"role": "system", "content": SYSTEM_PROMPT},
            *({"role": role, "content": text} for english, korean in _EXAMPLES
              for role, text in (("user", english), ("assistant", korean))))
-_VERSION = 4
+_VERSION = 5
 _HINTS = "(Korean terms: "
 
 
