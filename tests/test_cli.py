@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.cli import main
+from rag.config import Config
 from rag.embedding import HashEmbedder
 from rag.generations import current_dir
 from rag.indexing import build_index
@@ -275,7 +276,9 @@ def rag_process(*argv, cwd):
 @pytest.fixture
 def process_index(tmp_path, config):
     """corpus/ and index/ under tmp_path, the index built in-process with default chunks."""
-    build_index(config.replace(chunk_tokens=200, chunk_overlap_tokens=40),
+    defaults = Config()
+    build_index(config.replace(chunk_tokens=defaults.chunk_tokens,
+                               chunk_overlap_tokens=defaults.chunk_overlap_tokens),
                 embedder=HashEmbedder())
     return tmp_path
 

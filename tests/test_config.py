@@ -15,7 +15,7 @@ def test_defaults_are_valid_and_documented():
     assert config.corpus_dir == Path("corpus")
     assert config.index_dir == Path("index")
     assert config.model == DEFAULT_MODEL
-    assert (config.chunk_tokens, config.chunk_overlap_tokens) == (200, 40)
+    assert (config.chunk_tokens, config.chunk_overlap_tokens) == (250, 60)
     assert (config.fusion, config.rrf_k, config.top_k) == ("weighted", 60, 5)
     assert config.max_query_chars == 10_000
     assert config.embed_context is True
@@ -47,7 +47,7 @@ def test_cache_dir_default_follows_xdg(monkeypatch, tmp_path):
     ("chunk_tokens", 15),
     ("chunk_tokens", 8193),
     ("chunk_overlap_tokens", -1),
-    ("chunk_overlap_tokens", 100),  # half of the default 200 is already too much
+    ("chunk_overlap_tokens", 125),  # half of the default 250 is already too much
     ("bm25_k1", 0.0),
     ("bm25_b", -0.1),
     ("bm25_b", 1.5),
@@ -165,6 +165,6 @@ def test_replace_validates():
 def test_public_dict_is_json_ready():
     values = Config(index_dir=Path("/tmp/ix")).public_dict()
     assert values["index_dir"] == "/tmp/ix"
-    assert values["chunk_tokens"] == 200
+    assert values["chunk_tokens"] == 250
     assert json.loads(json.dumps(values)) == values
     assert set(values) == {f.name for f in dataclasses.fields(Config)}

@@ -223,7 +223,7 @@ CASES = [
     Case("index manifest lost, then rebuilt", ("index", "--no-progress"), 0, ("indexed",),
          _lose_manifest, check=_searchable_again),
     Case("index built with other settings", ("search", "중국"), 1,
-         ("chunk_tokens", "rag index --rebuild"), env={"RAG_CHUNK_TOKENS": "100"}),
+         ("chunk_tokens", "rag index --rebuild"), env={"RAG_CHUNK_TOKENS": "130"}),
     Case("index path is a file", ("index", "--index", "notes.txt", "--no-progress"), 1,
          ("is a file, not an index folder",), _write("notes.txt", "my notes"),
          indexed=False, check=_kept("notes.txt", "my notes")),
