@@ -502,10 +502,9 @@ class Retriever:
         scope = None if validate_doc_ids(doc_ids) else self.scope_of(text)
         if scope is not None:
             query = replace(query, scope=scope, searched=strip_names(text, scope.names) or text)
-        if not query.korean:
+        if lexicon is not None:
             found = expand_query(query.searched, self.glossary) if self.config.glossary else []
-            query = replace(query, glossary=tuple(found),
-                            lexicon=self.lexicon.lookup(query.searched))
+            query = replace(query, glossary=tuple(found), lexicon=lexicon.lookup(query.searched))
         return query
 
     def search(self, query: str | Query, k: int | None = None, mode: str = "hybrid",
